@@ -1,0 +1,5 @@
+import sys
+
+from secplane.cli import main
+
+sys.exit(main())

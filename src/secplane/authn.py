@@ -1,0 +1,50 @@
+"""Authentication: who signed this request, and is the signature fresh, valid and unused?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from secplane.crypto import MasterKey
+from secplane.operations.context import Principal
+from secplane.protocol.errors import ApiError
+from secplane.protocol.wire import SignedRequest, parse_timestamp
+from secplane.store import accounts
+from secplane.store.db import Database
+from secplane.store.nonces import REPLAY_WINDOW_SECONDS, NonceBook
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    principal: Principal
+    access_key_id: str
+
+
+class Authenticator:
+    def __init__(self, db: Database, master_key: MasterKey) -> None:
+        self._db = db
+        self._key = master_key
+        self._nonces = NonceBook(db)
+
+    def authenticate(self, signed: SignedRequest, now: float) -> Caller:
+        """Check timestamp, key, signature, then nonce (last, so bad requests cannot burn nonces)."""
+        at = parse_timestamp(signed.timestamp).timestamp()
+        if abs(now - at) > REPLAY_WINDOW_SECONDS:
+            raise ApiError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+        with self._db.read() as conn:
+            key = accounts.find_access_key(conn, self._key, signed.access_key_id)
+        if key is None:
+            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        if key.status != "Active":
+            raise ApiError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.", 400)
+        string_to_sign = signed.verify(key.secret)
+        if string_to_sign is not None:
+            raise ApiError(
+                "SignatureDoesNotMatch",
+                "Specified signature is not matched with our calculation. server string to sign is:"
+                + string_to_sign,
+            )
+        if not self._nonces.claim(key.id, signed.nonce, now):
+            raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+        if key.user_name is not None:  # RAM users arrive with the RAM issue; until then only root keys exist
+            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        return Caller(Principal.root(key.account_id), key.id)

@@ -1,0 +1,173 @@
+"""``secplane serve | init | audit``: run the server and look at what it recorded."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+
+from secplane import logs
+from secplane.config import Settings
+
+SNIPPET = """\
+  from alibabacloud_tea_openapi.models import Config
+  from alibabacloud_ecs20140526.client import Client
+  client = Client(Config(access_key_id="{access_key_id}", access_key_secret="{access_key_secret}", endpoint="{endpoint}", protocol="http", region_id="{region_id}"))"""
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="state directory (env SECPLANE_DATA_DIR, default ./.secplane)")
+    p.add_argument(
+        "--database-url", help="SQLAlchemy URL (env SECPLANE_DATABASE_URL, default SQLite in the data dir)"
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        listen=getattr(args, "listen", None),
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        workers=getattr(args, "workers", None),
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from secplane.bootstrap import initialize
+
+    settings = _settings(args)
+    logs.setup(args.log_level.upper())
+    creds = initialize(settings)
+    print(f"secplane {settings.endpoint}: listening on http://{settings.listen}", flush=True)
+    if creds is not None:
+        print(
+            f"""
+Created the root account. Its credentials (shown once, saved to {settings.data_dir / "credentials.json"}):
+  account_id         {creds.account_id}
+  access_key_id      {creds.access_key_id}
+  access_key_secret  {creds.access_key_secret}
+  endpoint           {creds.endpoint}  (protocol http)
+  region_id          {creds.region_id}
+
+Point an SDK at it:
+{SNIPPET.format(**creds.as_dict())}
+""",
+            flush=True,
+        )
+    else:
+        print(f"credentials: {settings.data_dir / 'credentials.json'}", flush=True)
+    os.environ.update(settings.to_env())
+    uvicorn.run(
+        "secplane.gateway:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        log_level=args.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from secplane.bootstrap import initialize
+
+    settings = _settings(args)
+    creds = initialize(settings)
+    if creds is None:
+        print(f"already initialized; credentials in {settings.data_dir / 'credentials.json'}")
+    else:
+        print(json.dumps(creds.as_dict(), indent=2))
+    return 0
+
+
+_RELATIVE = re.compile(r"^-?(\d+)([smhd])$")
+
+
+def parse_time(value: str) -> float:
+    """An ISO 8601 time (``2026-11-28T10:00:00Z``) or a span back from now (``15m``, ``2h``, ``7d``)."""
+    m = _RELATIVE.match(value.strip())
+    if m:
+        return time.time() - int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from secplane.store.audit import query_events
+    from secplane.store.db import Database
+
+    settings = _settings(args)
+    db = Database(settings.effective_database_url, pool_size=1)
+    try:
+        with db.read() as conn:
+            events = query_events(
+                conn,
+                since=parse_time(args.since) if args.since else None,
+                until=parse_time(args.until) if args.until else None,
+                action=args.action,
+                principal=args.principal,
+                result=args.result,
+                limit=args.limit,
+            )
+    finally:
+        db.dispose()
+    for e in events:
+        e["time"] = datetime.fromtimestamp(e["at"], UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if args.json:
+        json.dump(events, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for e in events:
+        print(
+            f"{e['time']}  {e['result']:<32} {e['http_status']:>3}  {e['product'] or '-':<4} "
+            f"{e['action'] or '-':<28} {e['principal'] or '-':<40} {e['source_ip'] or '-':<15} "
+            f"{e['latency_ms']:7.2f}ms  {e['request_id']}  {e['resources']}"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="secplane", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API server")
+    serve.add_argument("--listen", help="HOST:PORT (env SECPLANE_LISTEN, default 127.0.0.1:8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (env SECPLANE_WORKERS, default 1)")
+    serve.add_argument("--log-level", default=os.environ.get("SECPLANE_LOG_LEVEL", "info"))
+    _store_args(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    init = sub.add_parser("init", help="create the data dir, database and root account without serving")
+    _store_args(init)
+    init.set_defaults(func=cmd_init)
+
+    audit = sub.add_parser("audit", help="list recorded API calls, newest first")
+    _store_args(audit)
+    audit.add_argument("--since", help="ISO time or a span back from now: 15m, 2h, 7d")
+    audit.add_argument("--until", help="ISO time or a span back from now")
+    audit.add_argument("--action", help="exact action name, e.g. DescribeRegions")
+    audit.add_argument("--principal", help="principal ARN, e.g. acs:ram::<account>:root")
+    audit.add_argument("--result", help="result code (Success, SignatureDoesNotMatch ...) or 'failed'")
+    audit.add_argument("--limit", type=int, default=100)
+    audit.add_argument("--json", action="store_true", help="print JSON for scripts")
+    audit.set_defaults(func=cmd_audit)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure logic: no database, no HTTP. Plain values in, plain values out."""

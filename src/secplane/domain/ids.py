@@ -1,0 +1,59 @@
+"""Resource identifiers in Alibaba's shapes: ``sg-bp1…`` ids, 16-digit accounts, ``LTAI…`` keys."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+
+_ALNUM_LOWER = string.ascii_lowercase + string.digits
+_ALNUM = string.ascii_letters + string.digits
+
+# The first characters of a real id follow the region (bp… cn-hangzhou, uf… cn-shanghai ...).
+_REGION_CODES = {
+    "cn-hangzhou": "bp",
+    "cn-shanghai": "uf",
+    "cn-beijing": "2ze",
+    "cn-qingdao": "m5e",
+    "cn-zhangjiakou": "8vb",
+    "cn-huhehaote": "hp3",
+    "cn-shenzhen": "wz9",
+    "cn-guangzhou": "7xv",
+    "cn-chengdu": "2vc",
+    "cn-hongkong": "j6c",
+    "ap-southeast-1": "t4n",
+    "ap-northeast-1": "6we",
+    "us-west-1": "rj9",
+    "us-east-1": "0xi",
+    "eu-central-1": "gw8",
+}
+
+
+def _random(n: int, alphabet: str = _ALNUM_LOWER) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def resource_id(prefix: str, region_id: str = "") -> str:
+    """``prefix-<region code><random>``, 20 characters after the dash."""
+    code = _REGION_CODES.get(region_id, "")
+    return f"{prefix}-{code}{_random(20 - len(code))}"
+
+
+def resource_group_id() -> str:
+    return "rg-acfm" + _random(15)
+
+
+def account_id() -> str:
+    return str(secrets.randbelow(9 * 10**15) + 10**15)
+
+
+def access_key_id() -> str:
+    return "LTAI5t" + _random(18, _ALNUM)
+
+
+def access_key_secret() -> str:
+    return _random(30, _ALNUM)
+
+
+def request_id() -> str:
+    return str(uuid.uuid4()).upper()

@@ -1,0 +1,345 @@
+"""The API gateway: one request, one straight path.
+
+decode → authenticate → route → bind → authorize → handle (one transaction) → render, with a request
+id and an audit record for every call. ``Gateway.handle`` is that path, synchronous; ``App`` is the
+ASGI shell around it that runs it on a thread pool and answers ``/health``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from secplane import operations  # noqa: F401  (registers every operation)
+from secplane.authn import Authenticator, Caller
+from secplane.authz import authorize
+from secplane.bootstrap import open_store
+from secplane.config import Settings
+from secplane.domain.ids import request_id as new_request_id
+from secplane.domain.regions import REGIONS_BY_ID
+from secplane.operations.context import Context
+from secplane.operations.registry import REGISTRY, Operation, find
+from secplane.protocol.errors import INTERNAL_ERROR_MESSAGE, ApiError, missing_parameter
+from secplane.protocol.params import bind
+from secplane.protocol.render import render
+from secplane.protocol.wire import WireRequest, signed_request
+from secplane.store import idempotency
+from secplane.store.audit import AuditEvent, AuditWriter
+
+log = logging.getLogger("secplane.gateway")
+
+# Parameters of the protocol, not of any action: left out of the ClientToken digest.
+COMMON_PARAMS = frozenset(
+    {
+        "Action",
+        "Version",
+        "Format",
+        "AccessKeyId",
+        "Signature",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "SignatureType",
+        "Timestamp",
+        "SecurityToken",
+        "ClientToken",
+    }
+)
+_ALIBABA_HOST = re.compile(
+    r"^[a-z0-9]+(?:-(?:vpc|intl|share))?\.([a-z]{2}-[a-z0-9-]+?)\.aliyuncs\.com(?::\d+)?$"
+)
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db, self.master_key = open_store(settings)
+        self.authn = Authenticator(self.db, self.master_key)
+        self.audit = AuditWriter(self.db)
+
+    def close(self) -> None:
+        self.audit.close()
+        self.db.dispose()
+
+    # ------------------------------------------------------------ the path
+
+    def handle(self, w: WireRequest) -> Response:
+        started = time.perf_counter()
+        now = time.time()
+        rid = new_request_id()
+        xml_root: str | None = None
+        caller: Caller | None = None
+        op: Operation[Any] | None = None
+        action = version = ""
+        touched: list[str] = []
+        try:
+            xml = w.params.get("Format", "").upper() == "XML"
+            signed = signed_request(w)
+            action, version = signed.action, signed.version
+            if xml:
+                xml_root = "Error"
+            if not action:
+                raise missing_parameter("Action")
+            op = REGISTRY.get((version, action))  # known before authenticating, for the audit record
+            caller = self.authn.authenticate(signed, now)
+            op = find(version, action)
+            params = {k: v for k, v in w.params.items() if k not in COMMON_PARAMS or k == "ClientToken"}
+            region_id = self._region(op, params, w.host)
+            request = bind(params, op.request)
+            ctx = Context(
+                request_id=rid,
+                principal=caller.principal,
+                access_key_id=caller.access_key_id,
+                source_ip=w.client_ip,
+                service=op.product.service,
+                region_id=region_id,
+                now=now,
+                db=self.db,
+                master_key=self.master_key,
+                touched=touched,
+            )
+            touched.extend(authorize(ctx, op, request))
+            body = self._execute(ctx, op, request, params)
+            result = {"RequestId": rid, **body}
+            status, code, message = 200, "Success", ""
+            payload, ctype = render(result, f"{action}Response" if xml else None)
+        except ApiError as err:
+            status, code, message = err.status, err.code, err.message
+            payload, ctype = self._error(rid, err, w, op, xml_root)
+        except DBAPIError as exc:
+            log.exception("database error in %s (request %s)", action, rid)
+            err = _database_error(exc)
+            status, code, message = err.status, err.code, err.message
+            payload, ctype = self._error(rid, err, w, op, xml_root)
+        except Exception:
+            log.exception("internal error in %s (request %s)", action, rid)
+            err = ApiError("InternalError", INTERNAL_ERROR_MESSAGE, 500)
+            status, code, message = err.status, err.code, err.message
+            payload, ctype = self._error(rid, err, w, op, xml_root)
+        self.audit.record(
+            AuditEvent(
+                at=now,
+                request_id=rid,
+                account_id=caller.principal.account_id if caller else "",
+                principal=caller.principal.arn if caller else "",
+                access_key_id=caller.access_key_id if caller else w.params.get("AccessKeyId", ""),
+                source_ip=w.client_ip,
+                product=op.product.name if op else "",
+                version=version,
+                action=action,
+                resources=",".join(touched),
+                result=code,
+                http_status=status,
+                latency_ms=(time.perf_counter() - started) * 1000.0,
+                message=message[:1000],
+            )
+        )
+        return Response(status, payload, ctype)
+
+    def _region(self, op: Operation[Any], params: dict[str, str], host: str) -> str:
+        """The call's region: the parameter, else the Alibaba-style Host name, else the default."""
+        region_id = params.get("RegionId", "")
+        if not region_id:
+            match = _ALIBABA_HOST.match(host.lower())
+            if match and match.group(1) in REGIONS_BY_ID:
+                region_id = params["RegionId"] = match.group(1)
+        if not region_id:
+            if op.region == "required":
+                raise missing_parameter("RegionId")
+            return self.settings.region_id
+        if region_id not in REGIONS_BY_ID:
+            raise ApiError("InvalidRegionId.NotFound", "The specified RegionId does not exist.", 404)
+        return region_id
+
+    def _execute(
+        self, ctx: Context, op: Operation[Any], request: Any, params: dict[str, str]
+    ) -> dict[str, Any]:
+        """Run the handler in one transaction; replay the first result for a repeated ClientToken."""
+        token = params.get("ClientToken", "") if op.idempotent else ""
+        if token and (len(token) > 64 or not token.isascii()):
+            raise ApiError("InvalidClientToken.ValueNotSupported", "The ClientToken provided is invalid.")
+        begin = self.db.write if op.writes else self.db.read
+        for attempt in (1, 2):
+            try:
+                with begin() as conn:
+                    ctx.conn = conn
+                    if not token:
+                        return op.handler(ctx, request)
+                    digest = hashlib.sha256(json.dumps(sorted(params.items())).encode()).hexdigest()
+                    prior = idempotency.recall(conn, ctx.account_id, op.action, token)
+                    if prior is not None:
+                        if prior[0] != digest:
+                            raise ApiError(
+                                "IdempotentParameterMismatch",
+                                "The request uses the same client token as a previous, but non-identical "
+                                "request. Do not reuse a client token with different requests.",
+                            )
+                        return msgspec.json.decode(prior[1])
+                    body = op.handler(ctx, request)
+                    idempotency.remember(
+                        conn, ctx.account_id, op.action, token, digest, msgspec.json.encode(body).decode()
+                    )
+                    return body
+            except IntegrityError:
+                if attempt == 2 or not token:
+                    raise
+                ctx.touched.clear()  # a concurrent call with the same token won: replay its result
+        raise AssertionError("unreachable")
+
+    def _error(
+        self, rid: str, err: ApiError, w: WireRequest, op: Operation[Any] | None, xml_root: str | None
+    ) -> tuple[bytes, str]:
+        product = op.product.name if op else "Ecs"
+        body = {
+            "RequestId": rid,
+            "HostId": w.host or "ecs.aliyuncs.com",
+            "Code": err.code,
+            "Message": err.message,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={err.code}&product={product}&requestId={rid}",
+        }
+        return render(body, xml_root)
+
+    def healthy(self) -> bool:
+        return self.db.ping()
+
+
+def _database_error(exc: DBAPIError) -> ApiError:
+    if exc.connection_invalidated or "connect" in str(exc.orig).lower():
+        return ApiError(
+            "ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503
+        )
+    return ApiError("InternalError", INTERNAL_ERROR_MESSAGE, 500)
+
+
+# ---------------------------------------------------------------- ASGI
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+class App:
+    """ASGI application: the API on ``/`` (and proxy-form targets), ``GET /health``."""
+
+    def __init__(self, settings: Settings | None = None, threads: int = 16) -> None:
+        self.settings = settings or Settings.from_env()
+        self.gateway: Gateway | None = None
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="api")
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.gateway = await loop.run_in_executor(self._pool, Gateway, self.settings)
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.gateway is not None:
+                    await loop.run_in_executor(self._pool, self.gateway.close)
+                self._pool.shutdown(wait=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY:
+                await _send(send, 413, b'{"Code":"RequestTooLarge"}', "application/json")
+                return
+        gateway = self.gateway
+        path = scope.get("path", "/")
+        if gateway is None:
+            await _send(send, 503, b'{"status":"starting"}', "application/json")
+            return
+        loop = asyncio.get_running_loop()
+        if path == "/health":
+            ok = await loop.run_in_executor(self._pool, gateway.healthy)
+            await _send(
+                send,
+                200 if ok else 503,
+                b'{"status":"ok"}' if ok else b'{"status":"unavailable"}',
+                "application/json",
+            )
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client") or ("", 0)
+        raw_path = scope.get("raw_path") or path.encode()
+        target = raw_path.decode("latin-1")
+        try:
+            wire = WireRequest.parse(
+                scope["method"],
+                target,
+                scope.get("query_string", b"").decode("utf-8", "replace"),
+                headers,
+                body,
+                client[0],
+            )
+        except ApiError as err:
+            await _send(
+                send,
+                err.status,
+                msgspec.json.encode({"Code": err.code, "Message": err.message}),
+                "application/json",
+            )
+            return
+        if wire.path != "/":
+            await _send(
+                send,
+                404,
+                b'{"Code":"InvalidAction.NotFound","Message":"Specified api is not found, '
+                b'please check your url and method."}',
+                "application/json",
+            )
+            return
+        response = await loop.run_in_executor(self._pool, gateway.handle, wire)
+        await _send(send, response.status, response.body, response.content_type)
+
+
+async def _send(send: Any, status: int, body: bytes, content_type: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app() -> App:
+    """The uvicorn factory: settings come from ``SECPLANE_*`` environment variables."""
+    return App(Settings.from_env())

@@ -1,0 +1,88 @@
+"""The operation registry: what the API offers, keyed by (Version, Action)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from secplane.operations.context import Context
+from secplane.protocol.errors import ApiError
+from secplane.protocol.params import Request
+
+Req = TypeVar("Req", bound=Request)
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    name: str  # "Ecs"
+    version: str  # "2014-05-26"
+    service: str  # RAM service prefix and endpoint label: "ecs"
+
+
+ECS = Product("Ecs", "2014-05-26", "ecs")
+VPC = Product("Vpc", "2016-04-28", "vpc")
+PRODUCTS: tuple[Product, ...] = (ECS, VPC)
+
+RegionRule = Literal["required", "optional", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation(Generic[Req]):
+    product: Product
+    action: str
+    request: type[Req]
+    handler: Callable[[Context, Req], Body]
+    resources: Callable[[Context, Req], list[str]]
+    writes: bool
+    idempotent: bool
+    region: RegionRule
+
+    @property
+    def ram_action(self) -> str:
+        return f"{self.product.service}:{self.action}"
+
+
+REGISTRY: dict[tuple[str, str], Operation[Any]] = {}
+
+
+def all_resources(ctx: Context, req: Any) -> list[str]:
+    """Actions that are not about one resource (Describe*, Create* before the id exists)."""
+    return [ctx.arn("*")]
+
+
+def operation(
+    product: Product,
+    action: str,
+    request: type[Req],
+    *,
+    resources: Callable[[Context, Req], list[str]] = all_resources,
+    writes: bool = False,
+    idempotent: bool = False,
+    region: RegionRule = "required",
+) -> Callable[[Callable[[Context, Req], Body]], Callable[[Context, Req], Body]]:
+    """Declare ``handler`` as the implementation of ``product``'s ``action``."""
+
+    def register(handler: Callable[[Context, Req], Body]) -> Callable[[Context, Req], Body]:
+        key = (product.version, action)
+        if key in REGISTRY:
+            raise RuntimeError(f"{product.name} {action} is declared twice")
+        REGISTRY[key] = Operation(product, action, request, handler, resources, writes, idempotent, region)
+        return handler
+
+    return register
+
+
+_VERSIONS = {p.version for p in PRODUCTS}
+
+
+def find(version: str, action: str) -> Operation[Any]:
+    op = REGISTRY.get((version, action))
+    if op is not None:
+        return op
+    if version not in _VERSIONS:
+        raise ApiError("InvalidParameter", 'The specified parameter "Action or Version" is not valid.')
+    raise ApiError(
+        "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
+    )

@@ -1,0 +1,114 @@
+"""The audit trail (RAM-11): every API call, written in batches off the request path."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from secplane.store.db import Database
+from secplane.store.schema import audit_events
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    at: float
+    request_id: str
+    account_id: str
+    principal: str
+    access_key_id: str
+    source_ip: str
+    product: str
+    version: str
+    action: str
+    resources: str
+    result: str
+    http_status: int
+    latency_ms: float
+    message: str
+
+
+class AuditWriter:
+    """Queues events and inserts them in batches from one thread; ``close`` writes what is left."""
+
+    def __init__(self, db: Database, flush_interval: float = 0.2, batch: int = 500) -> None:
+        self._db = db
+        self._queue: queue.SimpleQueue[AuditEvent | None] = queue.SimpleQueue()
+        self._interval = flush_interval
+        self._batch = batch
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def record(self, event: AuditEvent) -> None:
+        self._queue.put(event)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            pending: list[AuditEvent] = []
+            try:
+                item = self._queue.get(timeout=self._interval)
+            except queue.Empty:
+                continue
+            while True:
+                if item is None:
+                    stop = True
+                    break
+                pending.append(item)
+                if len(pending) >= self._batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._write(pending)
+
+    def _write(self, events: list[AuditEvent]) -> None:
+        if not events:
+            return
+        try:
+            with self._db.write() as conn:
+                conn.execute(insert(audit_events), [asdict(e) for e in events])
+        except Exception:  # the trail must not take the API down; the loss is logged loudly
+            log.exception("could not write %d audit events", len(events))
+
+
+def query_events(
+    conn: Connection,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    action: str | None = None,
+    principal: str | None = None,
+    result: str | None = None,
+    account_id: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Newest first. ``result`` is a code (``Success``, ``SignatureDoesNotMatch`` ...) or ``failed``."""
+    t = audit_events
+    stmt = select(t).order_by(t.c.at.desc(), t.c.id.desc()).limit(limit)
+    if since is not None:
+        stmt = stmt.where(t.c.at >= since)
+    if until is not None:
+        stmt = stmt.where(t.c.at < until)
+    if action:
+        stmt = stmt.where(t.c.action == action)
+    if principal:
+        stmt = stmt.where(t.c.principal == principal)
+    if account_id:
+        stmt = stmt.where(t.c.account_id == account_id)
+    if result == "failed":
+        stmt = stmt.where(t.c.result != "Success")
+    elif result:
+        stmt = stmt.where(t.c.result == result)
+    return [dict(row._mapping) for row in conn.execute(stmt)]

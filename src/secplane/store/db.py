@@ -1,0 +1,134 @@
+"""Engines, transactions and migrations for SQLite (default) and PostgreSQL.
+
+Writes on SQLite start with ``BEGIN IMMEDIATE`` so that a read-check-write (a limit) is serialized
+with every other writer, in this process and in any other process sharing the file. On PostgreSQL,
+writers that check a limit lock the parent row (``lock_row``) inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, connect_args={"check_same_thread": False}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """The store's connection to one database URL."""
+
+    def __init__(self, url: str, pool_size: int = 16) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.read_engine = _sqlite_engine(url, "BEGIN", pool_size)
+            self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size)
+        else:
+            engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+            self.read_engine = self.write_engine = engine
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.read_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.write_engine.begin() as conn:
+            yield conn
+
+    def lock_row(self, conn: Connection, table: Table, key: Any) -> Any:
+        """Lock one row for the rest of the transaction (PostgreSQL); SQLite writers are already serial."""
+        pk = next(iter(table.primary_key.columns))
+        stmt = select(table).where(pk == key)
+        if not self.is_sqlite:
+            stmt = stmt.with_for_update()
+        return conn.execute(stmt).first()
+
+    def insert_ignore(self, table: Table, **values: Any) -> Any:
+        """``INSERT … ON CONFLICT DO NOTHING``: the statement's rowcount tells whether the row was new."""
+        dialect_insert = sqlite_insert if self.is_sqlite else pg_insert
+        return dialect_insert(table).values(**values).on_conflict_do_nothing()
+
+    def ping(self) -> bool:
+        try:
+            with self.read_engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    @contextmanager
+    def exclusive(self, lock_dir: Path) -> Iterator[Connection]:
+        """A connection holding the installation-wide lock: a file lock for the processes of this host,
+        and an advisory lock on PostgreSQL for the other hosts. Start-up work (migrations, the first
+        account) runs under it, so several servers may start at once."""
+        with process_lock(lock_dir / "startup.lock"), self.write_engine.connect() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_lock(7212026)"))
+                conn.commit()
+            try:
+                yield conn
+            finally:
+                if not self.is_sqlite:
+                    conn.rollback()
+                    conn.execute(text("SELECT pg_advisory_unlock(7212026)"))
+                    conn.commit()
+
+    @staticmethod
+    def upgrade(conn: Connection) -> None:
+        """Bring the schema to head (run under ``exclusive``)."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        conn.commit()
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        self.write_engine.dispose()
+
+
+@contextmanager
+def process_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
