@@ -16,7 +16,8 @@ from secplane.config import Settings
 SNIPPET = """\
   from alibabacloud_tea_openapi.models import Config
   from alibabacloud_ecs20140526.client import Client
-  client = Client(Config(access_key_id="{access_key_id}", access_key_secret="{access_key_secret}", endpoint="{endpoint}", protocol="http", region_id="{region_id}"))"""
+  client = Client(Config(access_key_id="{access_key_id}", access_key_secret="{access_key_secret}",\
+ endpoint="{endpoint}", protocol="http", region_id="{region_id}"))"""
 
 
 def _store_args(p: argparse.ArgumentParser) -> None:

@@ -282,6 +282,9 @@ class App:
         if gateway is None:
             await _send(send, 503, b'{"status":"starting"}', "application/json")
             return
+        if path == "/ping":  # the HTTP floor: same stack, no authentication, no database
+            await _send(send, 200, b'{"status":"pong"}', "application/json")
+            return
         loop = asyncio.get_running_loop()
         if path == "/health":
             ok = await loop.run_in_executor(self._pool, gateway.healthy)
