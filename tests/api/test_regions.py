@@ -13,7 +13,9 @@ from tests.conftest import legacy_call
 
 
 def test_tea_describe_regions_english(ecs) -> None:
-    regions = ecs.describe_regions(ecs_models.DescribeRegionsRequest(accept_language="en-US")).body.regions.region
+    regions = ecs.describe_regions(
+        ecs_models.DescribeRegionsRequest(accept_language="en-US")
+    ).body.regions.region
     by_id = {r.region_id: r for r in regions}
     assert by_id["cn-hangzhou"].local_name == "China (Hangzhou)"
     assert by_id["cn-hangzhou"].region_endpoint == "ecs.cn-hangzhou.aliyuncs.com"
@@ -26,7 +28,9 @@ def test_tea_describe_regions_default_language_is_chinese(ecs) -> None:
 
 
 def test_vpc_describe_regions_points_at_vpc_endpoints(vpc) -> None:
-    regions = vpc.describe_regions(vpc_models.DescribeRegionsRequest(accept_language="en-US")).body.regions.region
+    regions = vpc.describe_regions(
+        vpc_models.DescribeRegionsRequest(accept_language="en-US")
+    ).body.regions.region
     assert {r.region_id: r.region_endpoint for r in regions}["cn-shanghai"] == "vpc.cn-shanghai.aliyuncs.com"
 
 

@@ -78,10 +78,12 @@ class Database:
             stmt = stmt.with_for_update()
         return conn.execute(stmt).first()
 
-    def insert_ignore(self, table: Table, **values: Any) -> Any:
-        """``INSERT … ON CONFLICT DO NOTHING``: the statement's rowcount tells whether the row was new."""
+    def insert_ignore(self, conn: Connection, table: Table, **values: Any) -> bool:
+        """``INSERT … ON CONFLICT DO NOTHING``; True when the row was new."""
         dialect_insert = sqlite_insert if self.is_sqlite else pg_insert
-        return dialect_insert(table).values(**values).on_conflict_do_nothing()
+        pk = next(iter(table.primary_key.columns))
+        stmt = dialect_insert(table).values(**values).on_conflict_do_nothing().returning(pk)
+        return conn.execute(stmt).first() is not None
 
     def ping(self) -> bool:
         try:

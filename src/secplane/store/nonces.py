@@ -22,11 +22,11 @@ class NonceBook:
     def claim(self, access_key_id: str, nonce: str, now: float) -> bool:
         """True if this nonce was not used with this key within the window (and is now taken)."""
         with self._db.write() as conn:
-            result = conn.execute(
-                self._db.insert_ignore(nonces, access_key_id=access_key_id, nonce=nonce, created_at=now)
+            inserted = self._db.insert_ignore(
+                conn, nonces, access_key_id=access_key_id, nonce=nonce, created_at=now
             )
             self._since_prune += 1
             if self._since_prune >= self._PRUNE_EVERY:
                 self._since_prune = 0
                 conn.execute(delete(nonces).where(nonces.c.created_at < now - REPLAY_WINDOW_SECONDS))
-        return result.rowcount == 1
+        return inserted
