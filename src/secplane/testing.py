@@ -85,7 +85,16 @@ def server(
     own_dir = data_dir is None
     path = Path(tempfile.mkdtemp(prefix="secplane-")) if own_dir else Path(data_dir)  # type: ignore[arg-type]
     port = free_port()
-    cmd = [sys.executable, "-m", "secplane", "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "secplane",
+        "serve",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--data-dir",
+        str(path),
+    ]
     cmd += ["--workers", str(workers)]
     if database_url:
         cmd += ["--database-url", database_url]
