@@ -1,0 +1,95 @@
+"""ECS tags on resources: set, remove, read in bulk, and filter by."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select, update
+
+from secplane.protocol.errors import ApiError
+from secplane.store.schema import tags
+
+MAX_TAGS_PER_RESOURCE = 20
+
+
+def set_tags(
+    conn: Connection,
+    account_id: str,
+    region_id: str,
+    resource_type: str,
+    resource_id: str,
+    pairs: dict[str, str],
+) -> None:
+    """Add or overwrite tags on one resource, refusing to go beyond 20 tags."""
+    if not pairs:
+        return
+    existing = {
+        row.tag_key
+        for row in conn.execute(
+            select(tags.c.tag_key).where(
+                tags.c.resource_type == resource_type, tags.c.resource_id == resource_id
+            )
+        )
+    }
+    if len(existing | pairs.keys()) > MAX_TAGS_PER_RESOURCE:
+        raise ApiError("QuotaExceed.Tags", "The quota of tags on resource is beyond permitted range.", 403)
+    for key, value in pairs.items():
+        where = and_(
+            tags.c.resource_type == resource_type, tags.c.resource_id == resource_id, tags.c.tag_key == key
+        )
+        if key in existing:
+            conn.execute(update(tags).where(where).values(tag_value=value))
+        else:
+            conn.execute(
+                insert(tags).values(
+                    resource_type=resource_type, resource_id=resource_id, tag_key=key, tag_value=value,
+                    account_id=account_id, region_id=region_id,
+                )
+            )  # fmt: skip
+
+
+def remove_tags(
+    conn: Connection, resource_type: str, resource_ids: Sequence[str], keys: Sequence[str] | None
+) -> None:
+    """Remove the named keys (all tags when ``keys`` is None) from the resources."""
+    stmt = delete(tags).where(
+        tags.c.resource_type == resource_type, tags.c.resource_id.in_(list(resource_ids))
+    )
+    if keys is not None:
+        stmt = stmt.where(tags.c.tag_key.in_(list(keys)))
+    conn.execute(stmt)
+
+
+def tags_of(
+    conn: Connection, resource_type: str, resource_ids: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """Tags per resource id, sorted by key; one query for the whole page."""
+    ids = list(resource_ids)
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    if not ids:
+        return out
+    rows = conn.execute(
+        select(tags.c.resource_id, tags.c.tag_key, tags.c.tag_value)
+        .where(tags.c.resource_type == resource_type, tags.c.resource_id.in_(ids))
+        .order_by(tags.c.resource_id, tags.c.tag_key)
+    )
+    for row in rows:
+        out[row.resource_id].append((row.tag_key, row.tag_value))
+    return out
+
+
+def matching_ids(
+    account_id: str, resource_type: str, wanted: Sequence[tuple[str, str | None]]
+) -> Select[tuple[str]]:
+    """A subquery of resource ids carrying every wanted tag (a value of None matches any value)."""
+    conditions = [
+        and_(tags.c.tag_key == key, tags.c.tag_value == value) if value is not None else tags.c.tag_key == key
+        for key, value in wanted
+    ]
+    return (
+        select(tags.c.resource_id)
+        .where(tags.c.account_id == account_id, tags.c.resource_type == resource_type, or_(*conditions))
+        .group_by(tags.c.resource_id)
+        .having(func.count() == len(wanted))
+    )
