@@ -12,6 +12,10 @@ from secplane.store import accounts
 from secplane.store.db import Database
 from secplane.store.nonces import REPLAY_WINDOW_SECONDS, NonceBook
 
+# Access keys of a cloud service acting in an account (the owner of managed resources, SG-12) carry
+# ``service:<ServiceID>`` where a RAM user's key carries the user name.
+SERVICE_PREFIX = "service:"
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -45,6 +49,9 @@ class Authenticator:
             )
         if not self._nonces.claim(key.id, signed.nonce, now):
             raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
-        if key.user_name is not None:  # RAM users arrive with the RAM issue; until then only root keys exist
-            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
-        return Caller(Principal.root(key.account_id), key.id)
+        if key.user_name is None:
+            return Caller(Principal.root(key.account_id), key.id)
+        if key.user_name.startswith(SERVICE_PREFIX):
+            return Caller(Principal.service(key.account_id, key.user_name[len(SERVICE_PREFIX) :]), key.id)
+        # RAM users arrive with the RAM issue; until then no other kind of key exists
+        raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)

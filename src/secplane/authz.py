@@ -23,6 +23,6 @@ FORBIDDEN_RAM = ApiError(
 def authorize(ctx: Context, op: Operation[Any], request: Any) -> list[str]:
     """Return the resource ARNs the call touches, or raise ``Forbidden.RAM``."""
     resources = op.resources(ctx, request)
-    if ctx.principal.kind == "root":
+    if ctx.principal.kind in ("root", "service"):  # a service acts for the account it serves
         return resources
     raise ApiError(FORBIDDEN_RAM.code, FORBIDDEN_RAM.message, FORBIDDEN_RAM.status)

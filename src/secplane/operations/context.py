@@ -23,6 +23,11 @@ class Principal:
     def root(cls, account_id: str) -> Principal:
         return cls("root", account_id, "root", f"acs:ram::{account_id}:root")
 
+    @classmethod
+    def service(cls, account_id: str, service_id: str) -> Principal:
+        """A cloud service acting in the account; it owns the managed resources with its ServiceID."""
+        return cls("service", account_id, service_id, f"acs:ram::{account_id}:service/{service_id}")
+
 
 @dataclass(slots=True)
 class Context:

@@ -89,5 +89,18 @@ def iso_minutes(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(ts))
 
 
+def ensure_not_managed(ctx: Context, service_managed: bool, service_id: int) -> None:
+    """SG-12: a resource a cloud service manages is read-only to users; its service may change it."""
+    if not service_managed:
+        return
+    if ctx.principal.kind == "service" and ctx.principal.name == str(service_id):
+        return
+    raise ApiError(
+        "InvalidOperation.ResourceManagedByCloudProduct",
+        "The specified resource is managed by a cloud product and cannot be modified by users.",
+        403,
+    )
+
+
 def dry_run_passed() -> ApiError:
     return ApiError("DryRunOperation", "Request validation has been passed with DryRun flag set.")
