@@ -19,7 +19,7 @@ import msgspec
 from secplane.protocol.errors import ApiError, invalid_parameter, missing_parameter
 
 
-class Request(msgspec.Struct, rename="pascal", kw_only=True, frozen=True):
+class Request(msgspec.Struct, rename="pascal", kw_only=True):
     """Base of every typed request: wire names are the PascalCase of the field names."""
 
 
