@@ -1,0 +1,376 @@
+"""API gateway benchmark: what a signed call costs the server, against the bare HTTP floor.
+
+Starts a real server with ``secplane.testing.server()`` (SQLite in a fresh data dir, or ``--database-url``)
+and drives it over loopback with closed-loop keep-alive clients:
+
+  floor            GET /ping: the same uvicorn + ASGI stack, no authentication, no database
+  ECS V3 / V1      DescribeRegions signed ACS3-HMAC-SHA256 (Tea SDK) / HMAC-SHA1 (legacy SDK)
+  VPC V3 / V1      DescribeVpcs RegionId=cn-hangzhou, the same two ways
+
+Every request is signed afresh (new nonce, current timestamp), exactly as the SDKs put it on the wire.
+Server CPU is utime+stime of the server's process tree from /proc. Exit status 1 when any response was
+not 200 (a benchmark that measures errors is worthless). bench/README.md explains the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from _common import (
+    HttpConnection,
+    LoadResult,
+    RequestFactory,
+    postgres_backends_cpu,
+    postgres_database,
+    run_load,
+)
+from sqlalchemy.engine import make_url
+
+from secplane.protocol.signature import EMPTY_SHA256, V3_ALGORITHM, percent_encode
+from secplane.testing import RunningServer, server
+
+GOAL_MS = 0.3  # the issue's goal: server CPU per signed call
+TEA_USER_AGENT = "AlibabaCloud (Linux; x86_64) Python/3.11.7 Core/0.4.3 TeaDSL/2"
+LEGACY_USER_AGENT = "AlibabaCloud (Linux 6.1;x86_64) Python/3.11.7 Core/2.16.1 python-requests/2.18.3"
+
+
+def _nonce() -> str:
+    return os.urandom(16).hex()  # 32 hex characters, like the SDKs' md5-hex nonces
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _wire(request_line: str, headers: dict[str, str]) -> bytes:
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return f"{request_line}\r\n{lines}content-length: 0\r\n\r\n".encode()
+
+
+@dataclass(frozen=True)
+class Call:
+    action: str
+    version: str
+    params: dict[str, str]
+
+
+class V3Signer:
+    """Builds a Tea-SDK-style request: POST, parameters in the query, x-acs-* headers, Authorization
+    ``ACS3-HMAC-SHA256`` over the canonical request (reference ram-sts-auth §3)."""
+
+    def __init__(self, running: RunningServer, call: Call) -> None:
+        self._key_id = running.access_key_id
+        self._mac = hmac.new(running.access_key_secret.encode(), digestmod=hashlib.sha256)
+        self._query = "&".join(f"{k}={percent_encode(v)}" for k, v in sorted(call.params.items()))
+        self._target = f"/?{self._query}" if self._query else "/"
+        self._fixed = {
+            "host": running.endpoint,
+            "x-acs-version": call.version,
+            "x-acs-action": call.action,
+            "user-agent": TEA_USER_AGENT,
+            "accept": "application/json",
+            "x-acs-content-sha256": EMPTY_SHA256,
+            "x-acs-credentials-provider": "static_ak",
+        }
+        self._names = sorted([*self._fixed, "x-acs-date", "x-acs-signature-nonce"])
+        self._signed = ";".join(self._names)
+        self._credential = f"{V3_ALGORITHM} Credential={self._key_id},SignedHeaders={self._signed}"
+
+    def __call__(self) -> bytes:
+        headers = {**self._fixed, "x-acs-date": _utc_now(), "x-acs-signature-nonce": _nonce()}
+        canonical_headers = "".join(f"{name}:{headers[name]}\n" for name in self._names)
+        canonical = f"POST\n/\n{self._query}\n{canonical_headers}\n{self._signed}\n{EMPTY_SHA256}"
+        mac = self._mac.copy()
+        mac.update(f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}".encode())
+        headers["authorization"] = f"{self._credential},Signature={mac.hexdigest()}"
+        return _wire(f"POST {self._target} HTTP/1.1", headers)
+
+
+class V1Signer:
+    """Builds a legacy-SDK-style request: POST, every parameter in the query (``SignatureType=`` empty,
+    ``RegionId`` added), ``Signature`` = base64 HMAC-SHA1 with key ``secret&`` (reference §2)."""
+
+    def __init__(self, running: RunningServer, call: Call) -> None:
+        self._mac = hmac.new(f"{running.access_key_secret}&".encode(), digestmod=hashlib.sha1)
+        params = {
+            "Version": call.version,
+            "Action": call.action,
+            "Format": "JSON",
+            "RegionId": running.region_id,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureType": "",
+            "SignatureVersion": "1.0",
+            "AccessKeyId": running.access_key_id,
+            **call.params,
+        }
+        self._pairs = [(percent_encode(k), percent_encode(v)) for k, v in params.items()]  # encoded once
+        self._headers = {
+            "host": running.endpoint,
+            "user-agent": LEGACY_USER_AGENT,
+            "accept-encoding": "identity",
+            "accept": "*/*",
+            "x-acs-action": call.action,
+            "x-acs-version": call.version,
+            "x-sdk-invoke-type": "normal",
+            "x-sdk-client": "python/2.0.0",
+        }
+
+    def __call__(self) -> bytes:
+        # The nonce is hex and the timestamp's only reserved character is ":": no general encoder needed.
+        pairs = [*self._pairs, ("SignatureNonce", _nonce()), ("Timestamp", _utc_now().replace(":", "%3A"))]
+        pairs.sort()
+        canonical = "&".join(f"{k}={v}" for k, v in pairs)
+        # ... and the canonical string holds only unreserved characters, "=", "&" and %XX escapes.
+        encoded = canonical.replace("%", "%25").replace("=", "%3D").replace("&", "%26")
+        mac = self._mac.copy()
+        mac.update(f"POST&%2F&{encoded}".encode())
+        signature = percent_encode(base64.b64encode(mac.digest()).decode())
+        return _wire(f"POST /?{canonical}&Signature={signature} HTTP/1.1", self._headers)
+
+
+def ping(running: RunningServer) -> RequestFactory:
+    request = _wire("GET /ping HTTP/1.1", {"host": running.endpoint})
+    return lambda: request
+
+
+# ---------------------------------------------------------------- scenarios
+
+ECS_REGIONS = Call("DescribeRegions", "2014-05-26", {})
+VPC_VPCS = Call("DescribeVpcs", "2016-04-28", {"RegionId": "cn-hangzhou"})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    build: Callable[[RunningServer], RequestFactory]
+    signed: bool = True
+
+
+SCENARIOS = (
+    Scenario("floor: GET /ping", ping, signed=False),
+    Scenario("ECS DescribeRegions V3", lambda s: V3Signer(s, ECS_REGIONS)),
+    Scenario("ECS DescribeRegions V1", lambda s: V1Signer(s, ECS_REGIONS)),
+    Scenario("VPC DescribeVpcs V3", lambda s: V3Signer(s, VPC_VPCS)),
+    Scenario("VPC DescribeVpcs V1", lambda s: V1Signer(s, VPC_VPCS)),
+)
+
+
+@dataclass
+class Outcome:
+    scenario: Scenario
+    result: LoadResult | None = None
+    skipped: str = ""  # why it was not measured
+    failed: bool = False
+
+    def per_request(self, cpu_seconds: float | None) -> float:
+        """Milliseconds of CPU per request measured in the window."""
+        r = self.result
+        if r is None or not r.requests or cpu_seconds is None:
+            return math.nan
+        return cpu_seconds * 1000.0 / r.requests
+
+    def cpu_ms(self) -> float:
+        return self.per_request(self.result.server_cpu if self.result else None)
+
+    def rate(self) -> float:
+        r = self.result
+        return r.requests / r.seconds if r and r.seconds else math.nan
+
+
+def _probe(running: RunningServer, make: RequestFactory) -> tuple[int, bytes]:
+    host, port = running.endpoint.rsplit(":", 1)
+    conn = HttpConnection(host, int(port))
+    try:
+        return conn.roundtrip(make())
+    finally:
+        conn.close()
+
+
+def measure(
+    running: RunningServer,
+    scenario: Scenario,
+    args: argparse.Namespace,
+    database_cpu: Callable[[], float] | None,
+) -> Outcome:
+    make = scenario.build(running)
+    status, body = _probe(running, make)  # also checks our signing against the server's
+    if status == 404 and b"InvalidAction.NotFound" in body:
+        return Outcome(scenario, skipped="not available (server answers InvalidAction.NotFound)")
+    if status != 200:
+        return Outcome(scenario, skipped=f"FAILED: probe answered {status} {body[:300]!r}", failed=True)
+    host, port = running.endpoint.rsplit(":", 1)
+    result = run_load(
+        host=host,
+        port=int(port),
+        make=make,
+        clients=args.clients,
+        processes=args.client_procs,
+        warmup=args.warmup,
+        seconds=args.seconds,
+        server_pid=running.process.pid,
+        database_cpu=database_cpu,
+    )
+    if running.process.poll() is not None:
+        sys.exit(f"the server exited with {running.process.returncode} during {scenario.name}")
+    return Outcome(scenario, result, failed=result.errors > 0)
+
+
+# ---------------------------------------------------------------- report
+
+
+def _f(value: float, digits: int) -> str:
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+COLUMNS = (
+    ("scenario", 24),
+    ("requests", 9),
+    ("req/s", 7),
+    ("p50 ms", 7),
+    ("p99 ms", 7),
+    ("srv CPU ms/req", 14),
+    ("srv CPU %", 9),
+    ("db CPU ms/req", 13),
+    ("cli CPU ms/req", 14),
+    ("other CPU %", 11),
+    ("non-200", 7),
+)
+
+
+def _row(cells: list[str]) -> str:
+    first, *rest = zip(cells, COLUMNS, strict=True)
+    return f"{first[0]:<{first[1][1]}}" + "".join(f" {cell:>{width}}" for cell, (_, width) in rest)
+
+
+def report(outcomes: list[Outcome]) -> None:
+    header = _row([name for name, _ in COLUMNS])
+    print(header)
+    print("-" * len(header))
+    for o in outcomes:
+        r = o.result
+        if r is None:
+            print(f"{o.scenario.name:<24} {o.skipped}")
+            continue
+        print(
+            _row(
+                [
+                    o.scenario.name,
+                    str(r.requests),
+                    _f(o.rate(), 0),
+                    _f(r.percentile(0.50), 2),
+                    _f(r.percentile(0.99), 2),
+                    _f(o.cpu_ms(), 3),
+                    f"{r.server_cpu / r.seconds * 100:.0f}%",
+                    _f(o.per_request(r.database_cpu), 3),
+                    _f(o.per_request(r.client_cpu), 3),
+                    f"{r.other_cpu / r.seconds * 100:.0f}%",
+                    str(r.errors),
+                ]
+            )
+        )
+    noisy = [o.scenario.name for o in outcomes if o.result and o.result.other_cpu / o.result.seconds > 0.15]
+    if noisy:
+        print(f"warning: other processes used the CPUs during: {', '.join(noisy)}; those figures are noisy")
+    for o in outcomes:
+        if o.result is not None and o.result.errors:
+            print(f"\n{o.scenario.name}: {o.result.errors} of {o.result.sent} responses were not 200:")
+            for status, count in o.result.statuses.most_common():
+                print(f"  {count} x {status or 'connection error'}: {o.result.samples[status]!r}")
+
+    floor = outcomes[0]
+    if floor.result is None:
+        return
+    floor_cpu, floor_rate = floor.cpu_ms(), floor.rate()
+    print(f"\nagainst the floor ({floor_cpu:.3f} ms server CPU/request, {floor_rate:.0f} req/s):")
+    for o in outcomes[1:]:
+        if o.result is None:
+            print(f"  {o.scenario.name:<24} {o.skipped}")
+            continue
+        print(
+            f"  {o.scenario.name:<24} CPU/request {o.cpu_ms() / floor_cpu:5.1f}x the floor "
+            f"(+{o.cpu_ms() - floor_cpu:.3f} ms), throughput {o.rate() / floor_rate:.2f}x the floor"
+        )
+
+    signed = [o for o in outcomes if o.scenario.signed and o.result is not None]
+    if any(o.failed for o in outcomes):
+        verdict = "UNKNOWN (some responses were not 200: this run measured errors)"
+    else:
+        verdict = "MET" if signed and all(o.cpu_ms() < GOAL_MS for o in signed) else "NOT MET"
+    print(f"\ngoal: server CPU per signed call < {GOAL_MS} ms: {verdict}")
+    for o in signed:
+        db = o.per_request(o.result.database_cpu if o.result else None)
+        extra = "" if math.isnan(db) else f"  (+{db:.3f} ms in PostgreSQL)"
+        mark = "INVALID (non-200 responses)" if o.failed else "ok" if o.cpu_ms() < GOAL_MS else "over"
+        print(f"  {o.scenario.name:<24} {o.cpu_ms():.3f} ms  {mark}{extra}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="2 s per scenario after 0.5 s warm-up (make bench)")
+    p.add_argument("--seconds", type=float, help="measured seconds per scenario (default 5)")
+    p.add_argument("--warmup", type=float, help="warm-up seconds per scenario (default 1, --quick 0.5)")
+    p.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections (default 8)")
+    p.add_argument(
+        "--client-procs", type=int, default=1, help="client processes the connections are spread over (1)"
+    )
+    p.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
+    p.add_argument(
+        "--database-url",
+        help="PostgreSQL instead of SQLite, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/secplane_bench "
+        "(a database that does not exist is created and dropped afterwards)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="run only the signed scenarios whose name contains TEXT (repeatable; the floor always runs)",
+    )
+    args = p.parse_args(argv)
+    args.seconds = args.seconds or (2.0 if args.quick else 5.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
+    args.client_procs = max(1, min(args.client_procs, args.clients))
+    return args
+
+
+def _chosen(only: list[str] | None) -> list[Scenario]:
+    wanted = [text.lower() for text in only or []]
+    return [
+        sc for sc in SCENARIOS if not sc.signed or not wanted or any(t in sc.name.lower() for t in wanted)
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with ExitStack() as stack:
+        url = stack.enter_context(postgres_database(args.database_url)) if args.database_url else None
+        running = stack.enter_context(server(database_url=url, workers=args.workers))
+        database_cpu = None
+        if url:
+            name = make_url(url).database or ""
+            database_cpu = lambda: postgres_backends_cpu(name)  # noqa: E731
+        spread = "threads in 1 process" if args.client_procs == 1 else f"over {args.client_procs} processes"
+        print(
+            f"secplane gateway benchmark: {'PostgreSQL' if url else 'SQLite (fresh data dir)'}, "
+            f"{args.workers} server worker(s), {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n"
+            f"server: pid {running.process.pid} on {running.endpoint}\n"
+            f"client: {args.clients} keep-alive connections ({spread}), raw HTTP/1.1, every request signed "
+            f"afresh; {args.seconds:g} s per scenario after {args.warmup:g} s warm-up\n",
+            flush=True,
+        )
+        outcomes = [measure(running, sc, args, database_cpu) for sc in _chosen(args.only)]
+    report(outcomes)
+    return 1 if any(o.failed for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
