@@ -23,10 +23,38 @@ class Caller:
     access_key_id: str
 
 
-class Authenticator:
+class KeyCache:
+    """Access keys by id, remembered for a moment: the lookup is on every call's path.
+
+    A key changed in this process is dropped at once (``forget``); another process sees the change
+    within ``TTL`` seconds.
+    """
+
+    TTL = 2.0
+    MAX_ENTRIES = 10_000
+
     def __init__(self, db: Database, master_key: MasterKey) -> None:
         self._db = db
         self._key = master_key
+        self._entries: dict[str, tuple[float, accounts.AccessKey | None]] = {}
+
+    def get(self, access_key_id: str, now: float) -> accounts.AccessKey | None:
+        hit = self._entries.get(access_key_id)
+        if hit is not None and now - hit[0] < self.TTL:
+            return hit[1]
+        key = accounts.load_access_key(self._db, self._key, access_key_id)
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[access_key_id] = (now, key)
+        return key
+
+    def forget(self, access_key_id: str) -> None:
+        self._entries.pop(access_key_id, None)
+
+
+class Authenticator:
+    def __init__(self, db: Database, master_key: MasterKey) -> None:
+        self.keys = KeyCache(db, master_key)
         self._nonces = NonceBook(db)
 
     def authenticate(self, signed: SignedRequest, now: float) -> Caller:
@@ -34,8 +62,7 @@ class Authenticator:
         at = parse_timestamp(signed.timestamp).timestamp()
         if abs(now - at) > REPLAY_WINDOW_SECONDS:
             raise ApiError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
-        with self._db.read() as conn:
-            key = accounts.find_access_key(conn, self._key, signed.access_key_id)
+        key = self.keys.get(signed.access_key_id, now)
         if key is None:
             raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
         if key.status != "Active":

@@ -14,11 +14,12 @@ import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from secplane import operations  # noqa: F401  (registers every operation)
 from secplane.authn import Authenticator, Caller
@@ -179,12 +180,13 @@ class Gateway:
         begin = self.db.write if op.writes else self.db.read
         for attempt in (1, 2):
             try:
-                with begin() as conn:
-                    ctx.conn = conn
+                with ExitStack() as stack:
+                    ctx._conn = None
+                    ctx.begin = lambda: stack.enter_context(begin())
                     if not token:
                         return op.handler(ctx, request)
                     digest = hashlib.sha256(json.dumps(sorted(params.items())).encode()).hexdigest()
-                    prior = idempotency.recall(conn, ctx.account_id, op.action, token)
+                    prior = idempotency.recall(ctx.conn, ctx.account_id, op.action, token)
                     if prior is not None:
                         if prior[0] != digest:
                             raise ApiError(
@@ -195,7 +197,7 @@ class Gateway:
                         return msgspec.json.decode(prior[1])
                     body = op.handler(ctx, request)
                     idempotency.remember(
-                        conn, ctx.account_id, op.action, token, digest, msgspec.json.encode(body).decode()
+                        ctx.conn, ctx.account_id, op.action, token, digest, msgspec.json.encode(body).decode()
                     )
                     return body
             except IntegrityError:
@@ -222,7 +224,8 @@ class Gateway:
 
 
 def _database_error(exc: DBAPIError) -> ApiError:
-    if exc.connection_invalidated or "connect" in str(exc.orig).lower():
+    """Unreachable or busy database: 503, which the SDKs treat as retryable; anything else is a 500."""
+    if exc.connection_invalidated or isinstance(exc, OperationalError):
         return ApiError(
             "ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503
         )

@@ -44,7 +44,7 @@ def _required_params(op: Operation[Any]) -> dict[str, str]:
     for field in info.fields:
         if field.required:
             params[field.encode_name] = "1" if isinstance(field.type, msgspec.inspect.IntType) else "x"
-    params.setdefault("RegionId", "cn-hangzhou")
+    params["RegionId"] = "cn-hangzhou"
     return params
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
@@ -40,8 +41,17 @@ class Context:
     now: float
     db: Database
     master_key: MasterKey
-    conn: Connection = field(default=None)  # type: ignore[assignment]  # set inside the transaction
     touched: list[str] = field(default_factory=list)  # resource ids for the audit trail
+    # The call's transaction, begun on first use: a handler that needs no data opens none.
+    begin: Callable[[], Connection] | None = None
+    _conn: Connection | None = None
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            assert self.begin is not None, "a handler's context is given a transaction opener"
+            self._conn = self.begin()
+        return self._conn
 
     @property
     def account_id(self) -> str:

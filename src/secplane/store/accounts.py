@@ -9,6 +9,7 @@ from sqlalchemy import Connection, insert, select
 
 from secplane.crypto import MasterKey
 from secplane.domain import ids
+from secplane.store.db import Database
 from secplane.store.schema import access_keys, accounts, resource_groups
 
 
@@ -66,6 +67,17 @@ def find_access_key(conn: Connection, key: MasterKey, access_key_id: str) -> Acc
     if row is None:
         return None
     return AccessKey(access_key_id, row.account_id, row.user_name, key.unseal(row.secret_sealed), row.status)
+
+
+def load_access_key(db: Database, key: MasterKey, access_key_id: str) -> AccessKey | None:
+    """The same as ``find_access_key`` on the hot path: one plain statement, no SQL compilation."""
+    row = db.raw_fetchone(
+        "SELECT account_id, user_name, secret_sealed, status FROM access_keys WHERE id = ?", (access_key_id,)
+    )
+    if row is None:
+        return None
+    account_id, user_name, sealed, status = row
+    return AccessKey(access_key_id, account_id, user_name, key.unseal(sealed), status)
 
 
 def default_resource_group(conn: Connection, account_id: str) -> str:

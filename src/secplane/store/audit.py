@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import astuple, dataclass, fields
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from secplane.store.db import Database
 from secplane.store.schema import audit_events
@@ -32,6 +32,10 @@ class AuditEvent:
     http_status: int
     latency_ms: float
     message: str
+
+
+_COLUMNS = [f.name for f in fields(AuditEvent)]
+_INSERT = f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 
 
 class AuditWriter:
@@ -77,8 +81,7 @@ class AuditWriter:
         if not events:
             return
         try:
-            with self._db.write() as conn:
-                conn.execute(insert(audit_events), [asdict(e) for e in events])
+            self._db.raw_execute(_INSERT, [astuple(e) for e in events], many=True)
         except Exception:  # the trail must not take the API down; the loss is logged loudly
             log.exception("could not write %d audit events", len(events))
 

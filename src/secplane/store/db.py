@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, select, 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -59,6 +60,7 @@ class Database:
         else:
             engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
             self.read_engine = self.write_engine = engine
+        self._dbapi: Any = self.write_engine.dialect.dbapi
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -84,6 +86,64 @@ class Database:
         pk = next(iter(table.primary_key.columns))
         stmt = dialect_insert(table).values(**values).on_conflict_do_nothing().returning(pk)
         return conn.execute(stmt).first() is not None
+
+    # -- the hot path: plain DB-API calls on pooled connections, no SQL compilation per request
+
+    def raw_execute(
+        self, sql: str, params: tuple[Any, ...] | list[tuple[Any, ...]], many: bool = False
+    ) -> int:
+        """Run one writing statement (``?`` placeholders) in its own transaction; its rowcount."""
+        raw = self._checkout(self.write_engine, sql)
+        try:
+            cursor = raw.cursor()
+            statement = self._placeholders(sql)
+            if many:
+                cursor.executemany(statement, params)
+            else:
+                cursor.execute(statement, params)
+            count = cursor.rowcount
+            cursor.close()
+            raw.commit()
+            return int(count)
+        except self._dbapi.Error as exc:
+            raise self._wrap(raw, statement, exc) from exc
+        finally:
+            raw.close()
+
+    def raw_fetchone(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        raw = self._checkout(self.read_engine, sql)
+        try:
+            cursor = raw.cursor()
+            cursor.execute(self._placeholders(sql), params)
+            row = cursor.fetchone()
+            cursor.close()
+            raw.commit()
+            return tuple(row) if row is not None else None
+        except self._dbapi.Error as exc:
+            raise self._wrap(raw, sql, exc) from exc
+        finally:
+            raw.close()
+
+    def _checkout(self, engine: Engine, statement: str) -> Any:
+        try:
+            return engine.raw_connection()
+        except self._dbapi.Error as exc:  # the pool does not wrap a failed connect
+            raise OperationalError(statement, None, exc) from exc
+
+    def _wrap(self, raw: Any, statement: str, exc: Exception) -> DBAPIError:
+        """The DB-API error as SQLAlchemy's (what the gateway maps to Alibaba errors); a connection that
+        failed operationally is dropped from the pool rather than handed out again."""
+        if isinstance(exc, self._dbapi.OperationalError):
+            raw.invalidate()
+            return OperationalError(statement, None, exc)
+        try:
+            raw.rollback()
+        except self._dbapi.Error:
+            raw.invalidate()
+        return DBAPIError(statement, None, exc)
+
+    def _placeholders(self, sql: str) -> str:
+        return sql if self.is_sqlite else sql.replace("?", "%s")
 
     def ping(self) -> bool:
         try:

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
-
 from secplane.store.db import Database
-from secplane.store.schema import nonces
 
 REPLAY_WINDOW_SECONDS = 15 * 60
 
 
 class NonceBook:
-    """Claims nonces in the shared database; prunes expired ones now and then."""
+    """Claims nonces in the shared database (one statement per call); prunes expired ones now and then."""
 
     _PRUNE_EVERY = 2000
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._since_prune = 0
+        ignore = "INSERT OR IGNORE INTO" if db.is_sqlite else "INSERT INTO"
+        conflict = "" if db.is_sqlite else " ON CONFLICT DO NOTHING"
+        self._claim_sql = f"{ignore} nonces (access_key_id, nonce, created_at) VALUES (?, ?, ?){conflict}"
 
     def claim(self, access_key_id: str, nonce: str, now: float) -> bool:
         """True if this nonce was not used with this key within the window (and is now taken)."""
-        with self._db.write() as conn:
-            inserted = self._db.insert_ignore(
-                conn, nonces, access_key_id=access_key_id, nonce=nonce, created_at=now
-            )
-            self._since_prune += 1
-            if self._since_prune >= self._PRUNE_EVERY:
-                self._since_prune = 0
-                conn.execute(delete(nonces).where(nonces.c.created_at < now - REPLAY_WINDOW_SECONDS))
+        inserted = self._db.raw_execute(self._claim_sql, (access_key_id, nonce, now)) == 1
+        self._since_prune += 1
+        if self._since_prune >= self._PRUNE_EVERY:
+            self._since_prune = 0
+            self._db.raw_execute("DELETE FROM nonces WHERE created_at < ?", (now - REPLAY_WINDOW_SECONDS,))
         return inserted
