@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -21,8 +22,13 @@ V3_ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def percent_encode(value: str) -> str:
     """RFC 3986 encoding as Alibaba signs it: unreserved kept, space as %20, ``*`` as %2A."""
+    if _UNRESERVED.fullmatch(value):  # most values (ids, names, nonces) need no encoding at all
+        return value
     return quote(value, safe="-_.~")
 
 
@@ -44,7 +50,9 @@ def v1_string_to_sign(method: str, params: Iterable[tuple[str, str]], plus_space
     """``METHOD&%2F&enc(canonical query)`` over every parameter except ``Signature``."""
     signed = [(k, v) for k, v in params if k != "Signature"]
     canonical = _canonical_pairs(signed, plus_spaces)
-    return f"{method.upper()}&%2F&{percent_encode(canonical)}"
+    # the canonical string holds only unreserved characters, "%", "=", "&" (and "+"): encode just those
+    outer = canonical.replace("%", "%25").replace("=", "%3D").replace("&", "%26").replace("+", "%2B")
+    return f"{method.upper()}&%2F&{outer}"
 
 
 def v1_sign(secret: str, string_to_sign: str) -> str:

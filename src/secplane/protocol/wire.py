@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from secplane.protocol import signature as sig
 from secplane.protocol.errors import ApiError, missing_parameter
@@ -41,11 +41,11 @@ class WireRequest:
             split = urlsplit(target if not query_string else f"{target}?{query_string}")
             path, query_string = split.path or "/", split.query
         req = cls(method.upper(), path or "/", query_string, headers, body, client_ip)
-        req.query = parse_qsl(query_string, keep_blank_values=True)
+        req.query = parse_query(query_string)
         content_type = headers.get("content-type", "")
         if body and content_type.split(";")[0].strip().lower() == FORM_CONTENT_TYPE:
             try:
-                req.form = parse_qsl(body.decode(), keep_blank_values=True)
+                req.form = parse_query(body.decode())
             except UnicodeDecodeError:
                 raise ApiError("InvalidParameter", "The request body is not valid UTF-8.") from None
         req.params = dict(req.query)
@@ -55,6 +55,22 @@ class WireRequest:
     @property
     def host(self) -> str:
         return self.headers.get("host", "")
+
+
+def parse_query(text: str) -> list[tuple[str, str]]:
+    """``a=1&b=x+y`` as pairs (``+`` is a space, blanks kept): ``parse_qsl`` with a fast path for the
+    many parts that need no unquoting."""
+    pairs = []
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        pairs.append((name, value))
+    return pairs
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from dataclasses import astuple, dataclass, fields
 from typing import Any
@@ -39,43 +38,35 @@ _INSERT = f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES ({', '.join(
 
 
 class AuditWriter:
-    """Queues events and inserts them in batches from one thread; ``close`` writes what is left."""
+    """Collects events and inserts them in batches from one thread; ``close`` writes what is left.
 
-    def __init__(self, db: Database, flush_interval: float = 0.2, batch: int = 500) -> None:
+    Recording is a list append: no lock, no wake-up of the writer on the request path (the GIL makes
+    ``append`` and the swap in ``_take`` atomic).
+    """
+
+    def __init__(self, db: Database, flush_interval: float = 0.2) -> None:
         self._db = db
-        self._queue: queue.SimpleQueue[AuditEvent | None] = queue.SimpleQueue()
+        self._pending: list[AuditEvent] = []
         self._interval = flush_interval
-        self._batch = batch
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
     def record(self, event: AuditEvent) -> None:
-        self._queue.put(event)
+        self._pending.append(event)
 
     def close(self) -> None:
-        self._queue.put(None)
+        self._stop.set()
         self._thread.join(timeout=10)
+        self._write(self._take())
+
+    def _take(self) -> list[AuditEvent]:
+        taken, self._pending = self._pending, []
+        return taken
 
     def _run(self) -> None:
-        stop = False
-        while not stop:
-            pending: list[AuditEvent] = []
-            try:
-                item = self._queue.get(timeout=self._interval)
-            except queue.Empty:
-                continue
-            while True:
-                if item is None:
-                    stop = True
-                    break
-                pending.append(item)
-                if len(pending) >= self._batch:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            self._write(pending)
+        while not self._stop.wait(self._interval):
+            self._write(self._take())
 
     def _write(self, events: list[AuditEvent]) -> None:
         if not events:

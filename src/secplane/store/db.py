@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,9 +58,12 @@ class Database:
         if self.is_sqlite:
             self.read_engine = _sqlite_engine(url, "BEGIN", pool_size)
             self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size)
+            self._hot_engine = _sqlite_engine(url, "BEGIN", pool_size)
         else:
             engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
             self.read_engine = self.write_engine = engine
+            self._hot_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        self._local = threading.local()  # each thread's hot-path connection
         self._dbapi: Any = self.write_engine.dialect.dbapi
 
     @contextmanager
@@ -87,16 +91,16 @@ class Database:
         stmt = dialect_insert(table).values(**values).on_conflict_do_nothing().returning(pk)
         return conn.execute(stmt).first() is not None
 
-    # -- the hot path: plain DB-API calls on pooled connections, no SQL compilation per request
+    # -- the hot path: plain DB-API statements on a connection each thread keeps, no SQL compilation
 
     def raw_execute(
         self, sql: str, params: tuple[Any, ...] | list[tuple[Any, ...]], many: bool = False
     ) -> int:
         """Run one writing statement (``?`` placeholders) in its own transaction; its rowcount."""
-        raw = self._checkout(self.write_engine, sql)
+        raw = self._hot_connection()
+        statement = self._placeholders(sql)
         try:
             cursor = raw.cursor()
-            statement = self._placeholders(sql)
             if many:
                 cursor.executemany(statement, params)
             else:
@@ -107,34 +111,39 @@ class Database:
             return int(count)
         except self._dbapi.Error as exc:
             raise self._wrap(raw, statement, exc) from exc
-        finally:
-            raw.close()
 
     def raw_fetchone(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        raw = self._checkout(self.read_engine, sql)
+        raw = self._hot_connection()
+        statement = self._placeholders(sql)
         try:
             cursor = raw.cursor()
-            cursor.execute(self._placeholders(sql), params)
+            cursor.execute(statement, params)
             row = cursor.fetchone()
             cursor.close()
             raw.commit()
             return tuple(row) if row is not None else None
         except self._dbapi.Error as exc:
-            raise self._wrap(raw, sql, exc) from exc
-        finally:
-            raw.close()
+            raise self._wrap(raw, statement, exc) from exc
 
-    def _checkout(self, engine: Engine, statement: str) -> Any:
-        try:
-            return engine.raw_connection()
-        except self._dbapi.Error as exc:  # the pool does not wrap a failed connect
-            raise OperationalError(statement, None, exc) from exc
+    def _placeholders(self, sql: str) -> str:
+        return sql if self.is_sqlite else sql.replace("?", "%s")
+
+    def _hot_connection(self) -> Any:
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            try:
+                raw = self._hot_engine.raw_connection()
+            except self._dbapi.Error as exc:  # the pool does not wrap a failed connect
+                raise OperationalError("connect", None, exc) from exc
+            self._local.raw = raw
+        return raw
 
     def _wrap(self, raw: Any, statement: str, exc: Exception) -> DBAPIError:
         """The DB-API error as SQLAlchemy's (what the gateway maps to Alibaba errors); a connection that
-        failed operationally is dropped from the pool rather than handed out again."""
+        failed operationally is dropped, and the thread opens a new one next time."""
         if isinstance(exc, self._dbapi.OperationalError):
             raw.invalidate()
+            self._local.raw = None
             return OperationalError(statement, None, exc)
         try:
             raw.rollback()
@@ -182,6 +191,7 @@ class Database:
     def dispose(self) -> None:
         self.read_engine.dispose()
         self.write_engine.dispose()
+        self._hot_engine.dispose()
 
 
 @contextmanager

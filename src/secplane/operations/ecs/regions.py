@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 from msgspec import Meta
@@ -23,8 +24,11 @@ class DescribeRegionsRequest(Request):
 _RESOURCE_TYPES = ("instance", "disk", "reservedinstance", "scu")
 
 
+@cache
 def region_list(language: str, endpoint: str) -> Body:
-    """``Regions.Region[]`` as ECS and VPC both return it (``endpoint`` is ``ecs`` or ``vpc``)."""
+    """``Regions.Region[]`` as ECS and VPC both return it (``endpoint`` is ``ecs`` or ``vpc``).
+
+    Computed once per language: the catalogue is static and the body is only ever read."""
     return {
         "Regions": {
             "Region": [
