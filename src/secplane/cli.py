@@ -1,4 +1,4 @@
-"""``secplane serve | init | audit``: run the server and look at what it recorded."""
+"""``secplane serve | init | audit | admin``: run the server, look at what it recorded, operator tasks."""
 
 from __future__ import annotations
 
@@ -137,6 +137,49 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    """``secplane admin …``: operator tasks no public API offers (the work is in ``secplane.admin``)."""
+    from secplane import admin
+
+    settings = _settings(args)
+    try:
+        if args.admin_command == "create-service-key":
+            key = admin.create_service_key(settings, args.service_id, args.account_id)
+            print(json.dumps(key.as_dict(), indent=2))
+        else:
+            print(
+                admin.create_managed_security_group(
+                    settings,
+                    service_id=args.service_id,
+                    region_id=args.region,
+                    vpc_id=args.vpc_id,
+                    name=args.name,
+                    description=args.description,
+                    account_id=args.account_id,
+                )
+            )
+    except admin.AdminError as err:
+        print(f"secplane admin: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _admin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    admin = sub.add_parser("admin", help="operator tasks: cloud-service keys, managed security groups")
+    tasks = admin.add_subparsers(dest="admin_command", required=True)
+    key = tasks.add_parser("create-service-key", help="an access key acting as cloud service N (SG-12)")
+    group = tasks.add_parser("create-managed-security-group", help="a security group managed by service N")
+    for p in (key, group):
+        _store_args(p)
+        p.add_argument("--service-id", type=int, required=True, help="the ServiceID (a positive integer)")
+        p.add_argument("--account-id", help="owning account (default: the installation's root account)")
+        p.set_defaults(func=cmd_admin)
+    group.add_argument("--region", required=True, help="region id, e.g. cn-hangzhou")
+    group.add_argument("--vpc-id", default="", help="the group's VPC (default: none)")
+    group.add_argument("--name", default="", help="SecurityGroupName")
+    group.add_argument("--description", default="", help="Description")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="secplane", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=100)
     audit.add_argument("--json", action="store_true", help="print JSON for scripts")
     audit.set_defaults(func=cmd_audit)
+
+    _admin_parser(sub)
     return parser
 
 

@@ -285,11 +285,11 @@ prefix_list_entries = Table(
 tags = Table(
     "tags",
     metadata,
+    Column("account_id", String(16), primary_key=True),
+    Column("region_id", String(32), primary_key=True),
     Column("resource_type", String(32), primary_key=True),
     Column("resource_id", String(128), primary_key=True),
     Column("tag_key", String(128), primary_key=True),
     Column("tag_value", String(128), nullable=False, server_default=""),
-    Column("account_id", String(16), nullable=False),
-    Column("region_id", String(32), nullable=False),
     Index("ix_tags_account_key", "account_id", "resource_type", "tag_key"),
 )

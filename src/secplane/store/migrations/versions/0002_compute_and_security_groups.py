@@ -23,7 +23,9 @@ def upgrade() -> None:
         sa.Column("tag_value", sa.String(length=128), server_default="", nullable=False),
         sa.Column("account_id", sa.String(length=16), nullable=False),
         sa.Column("region_id", sa.String(length=32), nullable=False),
-        sa.PrimaryKeyConstraint("resource_type", "resource_id", "tag_key", name=op.f("pk_tags")),
+        sa.PrimaryKeyConstraint(
+            "account_id", "region_id", "resource_type", "resource_id", "tag_key", name=op.f("pk_tags")
+        ),
     )
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.create_index("ix_tags_account_key", ["account_id", "resource_type", "tag_key"], unique=False)
