@@ -26,12 +26,19 @@ class Request(msgspec.Struct, rename="pascal", kw_only=True):
 R = TypeVar("R", bound=Request)
 
 _MAX_INDEX = 1000  # no real list is longer; larger indexes are refused, not allocated
+_MAX_DEPTH = 8  # the deepest real parameter (NetworkInterface.1.SecurityGroupIds.2) has 4 segments
 
 
-def nest(params: dict[str, str]) -> dict[str, Any]:
-    """Turn ``A.1.B=x`` style keys into nested dicts and lists (lists ordered by index, gaps closed)."""
+def nest(params: dict[str, str], origins: dict[int, list[str]] | None = None) -> dict[str, Any]:
+    """Turn ``A.1.B=x`` style keys into nested dicts and lists (lists ordered by index, gaps closed).
+
+    ``origins``, when given, receives the indexes as sent for every list built (keyed by ``id``), so
+    that an error can name the parameter the client wrote rather than its compacted position.
+    """
     root: dict[str, Any] = {}
     for key, value in params.items():
+        if key.count(".") >= _MAX_DEPTH:
+            raise invalid_parameter(key[:200], "No parameter is nested that deep.")
         if "." not in key:
             if isinstance(root.get(key), dict):
                 raise invalid_parameter(key, "It is given both as a value and as a list.")
@@ -52,18 +59,21 @@ def nest(params: dict[str, str]) -> dict[str, Any]:
         if isinstance(node.get(leaf), dict):
             raise invalid_parameter(key, "It is given both as a value and as a list.")
         node[leaf] = value
-    return {k: _listify(k, v) for k, v in root.items()}
+    found = {} if origins is None else origins
+    return {k: _listify(k, v, found) for k, v in root.items()}
 
 
-def _listify(path: str, node: Any) -> Any:
+def _listify(path: str, node: Any, origins: dict[int, list[str]]) -> Any:
     if not isinstance(node, dict):
         return node
-    if node and all(k.isdigit() for k in node):
+    if node and all(k.isascii() and k.isdigit() for k in node):
         indexes = sorted(node, key=int)
         if int(indexes[0]) < 1 or int(indexes[-1]) > _MAX_INDEX:
             raise invalid_parameter(f"{path}.{indexes[0] if int(indexes[0]) < 1 else indexes[-1]}")
-        return [_listify(f"{path}.{k}", node[k]) for k in indexes]
-    return {k: _listify(f"{path}.{k}", v) for k, v in node.items()}
+        items = [_listify(f"{path}.{k}", node[k], origins) for k in indexes]
+        origins[id(items)] = indexes
+        return items
+    return {k: _listify(f"{path}.{k}", v, origins) for k, v in node.items()}
 
 
 # ---------------------------------------------------------------- JSON-array-in-a-string fields
@@ -110,7 +120,7 @@ def _parse_list_string(name: str, value: str) -> list[Any]:
     if text.startswith("["):
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise invalid_parameter(name, "It must be a JSON array of strings.") from None
         if not isinstance(parsed, list):
             raise invalid_parameter(name, "It must be a JSON array of strings.")
@@ -124,25 +134,39 @@ _PATH = re.compile(r"`\$((?:\.[A-Za-z0-9_]+|\[\d+\])*)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
-def _wire_path(path: str) -> str:
-    """``$.Permissions[0].Priority`` -> ``Permissions.1.Priority``."""
-    out = re.sub(r"\[(\d+)\]", lambda m: f".{int(m.group(1)) + 1}", path)
-    return out.lstrip(".")
+_SEGMENT = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
+
+
+def _wire_path(path: str, tree: Any, origins: dict[int, list[str]]) -> str:
+    """``$.Permissions[1].Priority`` -> ``Permissions.3.Priority`` when the client sent indexes 1 and 3."""
+    names: list[str] = []
+    node = tree
+    for name, index in _SEGMENT.findall(path):
+        if name:
+            names.append(name)
+            node = node.get(name) if isinstance(node, dict) else None
+        else:
+            i = int(index)
+            sent = origins.get(id(node)) if isinstance(node, list) else None
+            names.append(sent[i] if sent is not None and i < len(sent) else str(i + 1))
+            node = node[i] if isinstance(node, list) and i < len(node) else None
+    return ".".join(names)
 
 
 def bind(params: dict[str, str], request_type: type[R]) -> R:
     """Build the typed request, or raise the Alibaba error naming the offending parameter."""
-    tree = nest(params)
+    origins: dict[int, list[str]] = {}
+    tree = nest(params, origins)
     _split_list_strings(tree, request_type)
     try:
         return msgspec.convert(tree, request_type, strict=False)
     except msgspec.ValidationError as exc:
-        raise _to_api_error(str(exc)) from None
+        raise _to_api_error(str(exc), tree, origins) from None
 
 
-def _to_api_error(text: str) -> ApiError:
+def _to_api_error(text: str, tree: Any, origins: dict[int, list[str]]) -> ApiError:
     path_match = _PATH.search(text)
-    path = _wire_path(path_match.group(1)) if path_match else ""
+    path = _wire_path(path_match.group(1), tree, origins) if path_match else ""
     missing = _MISSING.search(text)
     if missing:
         return missing_parameter(f"{path}.{missing.group(1)}" if path else missing.group(1))

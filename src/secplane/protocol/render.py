@@ -6,6 +6,7 @@ Handlers return plain dicts already in wire shape (lists inside their singular-n
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -37,6 +38,14 @@ def _xml_members(parts: list[str], body: dict[str, Any]) -> None:
             _xml_element(parts, key, value)
 
 
+# Characters XML 1.0 cannot carry at all; a client may still send them in a name or description.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return escape(_NOT_XML.sub("\ufffd", value))
+
+
 def _xml_element(parts: list[str], name: str, value: Any) -> None:
     if isinstance(value, dict):
         parts.append(f"<{name}>")
@@ -50,7 +59,7 @@ def _xml_element(parts: list[str], name: str, value: Any) -> None:
         for item in value:
             _xml_element(parts, name, item)
     else:
-        parts.append(f"<{name}>{escape(str(value))}</{name}>")
+        parts.append(f"<{name}>{_xml_text(str(value))}</{name}>")
 
 
 def render(body: dict[str, Any], xml_root: str | None) -> tuple[bytes, str]:

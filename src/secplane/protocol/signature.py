@@ -43,6 +43,11 @@ def _canonical_pairs(params: Iterable[tuple[str, str]], plus_spaces: bool = Fals
     return "&".join(f"{k}={v}" for k, v in encoded)
 
 
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison that treats any text a client sends (non-ASCII included) as data."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 # ---------------------------------------------------------------- V1
 
 
@@ -67,11 +72,11 @@ def v1_verify(secret: str, method: str, params: list[tuple[str, str]], signature
     call signs that way (reference ram-sts-auth §2.4).
     """
     sts = v1_string_to_sign(method, params)
-    if hmac.compare_digest(v1_sign(secret, sts), signature):
+    if _same(v1_sign(secret, sts), signature):
         return None
     if any(" " in v for _, v in params):
         alt = v1_string_to_sign(method, params, plus_spaces=True)
-        if hmac.compare_digest(v1_sign(secret, alt), signature):
+        if _same(v1_sign(secret, alt), signature):
             return None
     return sts
 
@@ -137,4 +142,4 @@ def v3_sign(secret: str, string_to_sign: str) -> str:
 
 
 def v3_verify(secret: str, string_to_sign: str, signature: str) -> bool:
-    return hmac.compare_digest(v3_sign(secret, string_to_sign), signature.lower())
+    return _same(v3_sign(secret, string_to_sign), signature.lower())

@@ -125,7 +125,8 @@ def signed_request(w: WireRequest) -> SignedRequest:
                 "x-acs-security-token must be signed.",
             )
         body_hash = hashlib.sha256(w.body).hexdigest()
-        if not hmac.compare_digest(w.headers.get("x-acs-content-sha256", body_hash), body_hash):
+        claimed = w.headers.get("x-acs-content-sha256", body_hash)
+        if not hmac.compare_digest(claimed.encode("utf-8", "surrogatepass"), body_hash.encode()):
             raise ApiError(
                 "IncompleteSignature", "The x-acs-content-sha256 header does not match the request body."
             )
@@ -166,11 +167,11 @@ def parse_timestamp(value: str) -> datetime:
     """``YYYY-MM-DDThh:mm:ssZ`` (fractions tolerated) as an aware UTC datetime."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None or "T" not in value:
+        if parsed.tzinfo is None or "T" not in value:
+            raise ValueError(value)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ApiError(
             "IllegalTimestamp",
             'The input parameter "Timestamp" that is mandatory for processing this request is not supplied.',
-        )
-    return parsed.astimezone(UTC)
+        ) from None
