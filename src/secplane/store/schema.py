@@ -293,3 +293,22 @@ tags = Table(
     Column("tag_value", String(128), nullable=False, server_default=""),
     Index("ix_tags_account_key", "account_id", "resource_type", "tag_key"),
 )
+
+# ---------------------------------------------------------------- SSH key pairs
+
+# Only the public key is kept. A pair deleted while instances still used it stays as a tombstone
+# (deleted=true): those instances keep showing its name, and the name cannot be taken again (KP-5).
+key_pairs = Table(
+    "key_pairs",
+    metadata,
+    Column("account_id", String(16), ForeignKey("accounts.id"), primary_key=True),
+    Column("region_id", String(32), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("key_pair_id", String(64), nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("key_type", String(64), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("resource_group_id", String(64), nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+)
