@@ -23,7 +23,10 @@ class Product:
 
 ECS = Product("Ecs", "2014-05-26", "ecs")
 VPC = Product("Vpc", "2016-04-28", "vpc")
-PRODUCTS: tuple[Product, ...] = (ECS, VPC)
+# Our own product, for what Alibaba offers only in its console (rule checks, risk reports, SG tools):
+# same wire, signatures, errors and authorization, under a name no Alibaba SDK call can collide with.
+SECPLANE = Product("Secplane", "2026-11-28", "secplane")
+PRODUCTS: tuple[Product, ...] = (ECS, VPC, SECPLANE)
 
 RegionRule = Literal["required", "optional", "none"]
 
