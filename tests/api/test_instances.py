@@ -933,7 +933,7 @@ def test_store_queries_the_vpc_and_group_actions_rely_on(world: World, api: Runn
         assert compute.members_of_group(conn, group) == sorted([primary, eni])
         assert compute.instances_of_group(conn, group) == [instance_id]
         assert compute.vswitch_in_use(conn, net.vswitch_id) and compute.vswitch_in_use(conn, spare_switch)
-        assert compute.used_ip_count(conn, net.vswitch_id) == 1
+        assert compute.used_ip_counts(conn, [net.vswitch_id]).get(net.vswitch_id, 0) == 1
         assert compute.vpc_has_instances(conn, net.vpc_id) and compute.vpc_in_use(conn, net.vpc_id)
     world.ecs.delete_network_interface(
         m.DeleteNetworkInterfaceRequest(region_id=REGION, network_interface_id=eni)
@@ -943,7 +943,7 @@ def test_store_queries_the_vpc_and_group_actions_rely_on(world: World, api: Runn
         assert compute.members_of_group(conn, group) == [] and compute.instances_of_group(conn, group) == []
         assert (
             not compute.vswitch_in_use(conn, net.vswitch_id)
-            and compute.used_ip_count(conn, net.vswitch_id) == 0
+            and compute.used_ip_counts(conn, [net.vswitch_id]).get(net.vswitch_id, 0) == 0
         )
         assert not compute.vpc_has_instances(conn, net.vpc_id) and not compute.vpc_in_use(conn, net.vpc_id)
 

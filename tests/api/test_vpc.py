@@ -589,3 +589,36 @@ def test_concurrent_creates_keep_the_quota_and_overlap_rules(any_api: RunningSer
     other = new_vpc(client, "10.121.0.0/16")
     outcomes = _race(any_api, other.vpc_id, ["10.121.0.0/24"] * 5)
     assert sorted(outcomes) == ["InvalidCidrBlock.Overlapped"] * 4 + ["ok"]
+
+
+def test_vpc_and_vswitch_deletes_wait_for_instances_and_groups(vpc, ecs) -> None:
+    """DeleteVSwitch refuses while an instance uses it, DeleteVpc while a group lives in it, and the
+    vSwitch's free addresses count the instance's address."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    vpc_id = vpc.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block="10.60.0.0/16")).body.vpc_id
+    vsw_id = vpc.create_vswitch(
+        m.CreateVSwitchRequest(vpc_id=vpc_id, zone_id=ZONE, cidr_block="10.60.1.0/24")
+    ).body.v_switch_id
+    group_id = ecs.create_security_group(
+        ecs_models.CreateSecurityGroupRequest(region_id=REGION, vpc_id=vpc_id)
+    ).body.security_group_id
+    instance_id = ecs.run_instances(
+        ecs_models.RunInstancesRequest(
+            region_id=REGION,
+            image_id="ubuntu_22_04_x64_20G_alibase_20230907.vhd",
+            instance_type="ecs.g7.large",
+            security_group_id=group_id,
+            v_switch_id=vsw_id,
+        )
+    ).body.instance_id_sets.instance_id_set[0]
+    switch = vpc.describe_vswitches(m.DescribeVSwitchesRequest(region_id=REGION, v_switch_id=vsw_id))
+    assert switch.body.v_switches.v_switch[0].available_ip_address_count == 256 - 4 - 1
+    with pytest.raises(ClientException) as err:
+        vpc.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw_id))
+    assert err.value.code == "DependencyViolation"
+    ecs.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=instance_id, force=True))
+    vpc.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw_id))
+    with pytest.raises(ClientException) as err:
+        vpc.delete_vpc(m.DeleteVpcRequest(region_id=REGION, vpc_id=vpc_id))
+    assert err.value.code == "DependencyViolation.SecurityGroup"

@@ -22,7 +22,7 @@ from secplane.operations.paging import page_fields, page_window
 from secplane.operations.registry import VPC, Body, operation
 from secplane.protocol.errors import ApiError, invalid_parameter, missing_parameter, not_found
 from secplane.protocol.params import Request
-from secplane.store import accounts
+from secplane.store import accounts, compute
 from secplane.store import vpc as store
 
 MAX_VSWITCHES_PER_VPC = 24
@@ -226,7 +226,7 @@ def _vpc_fields(row: Row[Any], vswitch_ids: list[str]) -> Body:
     }
 
 
-def _vswitch_fields(row: Row[Any]) -> Body:
+def _vswitch_fields(row: Row[Any], used_ips: int) -> Body:
     """One vSwitch as DescribeVSwitches and DescribeVSwitchAttributes show it."""
     return {
         "VSwitchId": row.id,
@@ -239,8 +239,7 @@ def _vswitch_fields(row: Row[Any]) -> Body:
         "Status": row.status,
         "CreationTime": _iso(row.created_at),
         "IsDefault": False,
-        # Addresses taken by instances and ENIs will be subtracted here once those exist.
-        "AvailableIpAddressCount": network.usable_addresses(IPv4Network(row.cidr_block)),
+        "AvailableIpAddressCount": network.usable_addresses(IPv4Network(row.cidr_block)) - used_ips,
         "NetworkAclId": "",
         "ResourceGroupId": row.resource_group_id,
         "OwnerId": int(row.account_id),
@@ -325,8 +324,12 @@ def delete_vpc(ctx: Context, req: DeleteVpcRequest) -> Body:
             "DependencyViolation.VSwitch",
             "Specified object has dependent resources. Delete the vSwitches of the VPC first.",
         )
-    # Security groups (DependencyViolation.SecurityGroup) and instances (DependencyViolation.Instance)
-    # of the VPC are to be checked here, under the same lock, once they exist.
+    if compute.vpc_has_instances(ctx.conn, vpc.id):  # (they need a vSwitch: belt and braces)
+        raise ApiError("DependencyViolation.Instance", "Specified object has dependent resources Instance.")
+    if compute.has_groups(ctx.conn, ctx.account_id, vpc.region_id, vpc.id):
+        raise ApiError(
+            "DependencyViolation.SecurityGroup", "Specified object has dependent resources SecurityGroup."
+        )
     if req.dry_run:
         raise _dry_run()
     store.delete_vpc(ctx.conn, vpc.id)
@@ -526,8 +529,10 @@ def delete_vswitch(ctx: Context, req: DeleteVSwitchRequest) -> Body:
         raise ApiError(
             "IncorrectVSwitchStatus", "The current status of the vSwitch does not support this operation."
         )
-    # Instances and ENIs in the vSwitch are to refuse the delete here (DependencyViolation) once they
-    # exist.
+    # locked first: instance and ENI writers allocate addresses under the same lock
+    compute.lock_vswitch(ctx.db, ctx.conn, ctx.account_id, row.id)
+    if compute.vswitch_in_use(ctx.conn, row.id):
+        raise ApiError("DependencyViolation", "Specified object has dependent resources.")
     if req.dry_run:
         raise _dry_run()
     store.delete_vswitch(ctx.conn, row.id)
@@ -567,7 +572,8 @@ def describe_vswitches(ctx: Context, req: DescribeVSwitchesRequest) -> Body:
         offset=offset,
         limit=limit,
     )
-    items = [_vswitch_fields(row) for row in page.rows]
+    used = compute.used_ip_counts(ctx.conn, [row.id for row in page.rows])
+    items = [_vswitch_fields(row, used.get(row.id, 0)) for row in page.rows]
     return {**page_fields(page.total, req.page_number, req.page_size), "VSwitches": {"VSwitch": items}}
 
 
@@ -582,4 +588,4 @@ def describe_vswitch_attributes(ctx: Context, req: DescribeVSwitchAttributesRequ
     row = _find_vswitch(ctx, req.v_switch_id, req.region_id)
     if req.dry_run:
         raise _dry_run()
-    return _vswitch_fields(row)
+    return _vswitch_fields(row, compute.used_ip_counts(ctx.conn, [row.id]).get(row.id, 0))

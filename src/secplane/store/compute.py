@@ -452,8 +452,13 @@ def vpc_in_use(conn: Connection, vpc_id: str) -> bool:
     return found is not None
 
 
-def used_ip_count(conn: Connection, vswitch_id: str) -> int:
-    """Addresses taken in the vSwitch (DescribeVSwitches.AvailableIpAddressCount subtracts these)."""
-    return int(
-        conn.execute(select(func.count()).where(network_interfaces.c.vswitch_id == vswitch_id)).scalar_one()
+def used_ip_counts(conn: Connection, vswitch_ids: Sequence[str]) -> dict[str, int]:
+    """Addresses taken per vSwitch, for a page at once (AvailableIpAddressCount subtracts these)."""
+    if not vswitch_ids:
+        return {}
+    rows = conn.execute(
+        select(network_interfaces.c.vswitch_id, func.count())
+        .where(network_interfaces.c.vswitch_id.in_(list(vswitch_ids)))
+        .group_by(network_interfaces.c.vswitch_id)
     )
+    return {vswitch_id: int(count) for vswitch_id, count in rows}
