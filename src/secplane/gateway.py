@@ -32,7 +32,7 @@ from secplane.operations.context import Context
 from secplane.operations.registry import REGISTRY, Operation, find
 from secplane.protocol.errors import INTERNAL_ERROR_MESSAGE, ApiError, missing_parameter
 from secplane.protocol.params import bind
-from secplane.protocol.render import render
+from secplane.protocol.render import JSON_CONTENT_TYPE, render
 from secplane.protocol.wire import WireRequest, signed_request
 from secplane.store import idempotency
 from secplane.store.audit import AuditEvent, AuditWriter
@@ -90,13 +90,13 @@ class Gateway:
         caller: Caller | None = None
         op: Operation[Any] | None = None
         action = version = ""
+        signed = None
         touched: list[str] = []
         try:
-            xml = w.params.get("Format", "").upper() == "XML"
+            if w.params.get("Format", "").upper() == "XML":
+                xml_root = "Error"
             signed = signed_request(w)
             action, version = signed.action, signed.version
-            if xml:
-                xml_root = "Error"
             if not action:
                 raise missing_parameter("Action")
             op = REGISTRY.get((version, action))  # known before authenticating, for the audit record
@@ -121,7 +121,7 @@ class Gateway:
             body = self._execute(ctx, op, request, params)
             result = {"RequestId": rid, **body}
             status, code, message = 200, "Success", ""
-            payload, ctype = render(result, f"{action}Response" if xml else None)
+            payload, ctype = render(result, f"{action}Response" if xml_root else None)
         except ApiError as err:
             status, code, message = err.status, err.code, err.message
             payload, ctype = self._error(rid, err, w, op, xml_root)
@@ -141,7 +141,13 @@ class Gateway:
                 request_id=rid,
                 account_id=caller.principal.account_id if caller else "",
                 principal=caller.principal.arn if caller else "",
-                access_key_id=caller.access_key_id if caller else w.params.get("AccessKeyId", ""),
+                access_key_id=(
+                    caller.access_key_id
+                    if caller
+                    else signed.access_key_id
+                    if signed
+                    else w.params.get("AccessKeyId", "")
+                ),
                 source_ip=w.client_ip,
                 product=op.product.name if op else "",
                 version=version,
@@ -312,24 +318,30 @@ class App:
                 client[0],
             )
         except ApiError as err:
-            await _send(
-                send,
-                err.status,
-                msgspec.json.encode({"Code": err.code, "Message": err.message}),
-                "application/json",
-            )
+            await _send(send, err.status, _shell_error(err, headers.get("host", "")), JSON_CONTENT_TYPE)
             return
         if wire.path != "/":
-            await _send(
-                send,
-                404,
-                b'{"Code":"InvalidAction.NotFound","Message":"Specified api is not found, '
-                b'please check your url and method."}',
-                "application/json",
+            err = ApiError(
+                "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
             )
+            await _send(send, 404, _shell_error(err, wire.host), JSON_CONTENT_TYPE)
             return
         response = await loop.run_in_executor(self._pool, gateway.handle, wire)
         await _send(send, response.status, response.body, response.content_type)
+
+
+def _shell_error(err: ApiError, host: str) -> bytes:
+    """The full error envelope for errors answered before the gateway (bad body, path other than /)."""
+    rid = new_request_id()
+    return msgspec.json.encode(
+        {
+            "RequestId": rid,
+            "HostId": host or "ecs.aliyuncs.com",
+            "Code": err.code,
+            "Message": err.message,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={err.code}&product=Ecs&requestId={rid}",
+        }
+    )
 
 
 async def _send(send: Any, status: int, body: bytes, content_type: str) -> None:
