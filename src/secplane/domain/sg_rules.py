@@ -10,6 +10,7 @@ prefix list. Error codes name the direction's own fields (``InvalidSourceCidrIp.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, replace
 
 from secplane.protocol.errors import ApiError, missing_parameter
@@ -238,13 +239,20 @@ def _protocol(value: str) -> str:
     return protocol
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
+
+
+def _ascii_int(text: str) -> int | None:
+    """A plain decimal integer; ``int()`` alone would also take ``5_0``, ``+5`` and non-ASCII digits."""
+    text = text.strip()
+    return int(text) if _INTEGER.fullmatch(text) else None
+
+
 def parse_port_range(value: str) -> tuple[int, int] | None:
     """``"a/b"`` as two ints, or None when it is not of that shape."""
     start, sep, end = value.strip().partition("/")
-    try:
-        return (int(start), int(end)) if sep else None
-    except ValueError:
-        return None
+    low, high = _ascii_int(start), _ascii_int(end)
+    return (low, high) if sep and low is not None and high is not None else None
 
 
 def _port_range(protocol: str, value: str) -> str:
@@ -299,10 +307,9 @@ def _policy(value: str) -> str:
 def _priority(value: str) -> int:
     if not value:
         return 1
-    try:
-        priority = int(value)
-    except ValueError:
-        raise ApiError("InvalidPriority.Malformed", "The parameter Priority is invalid.") from None
+    priority = _ascii_int(value)
+    if priority is None:
+        raise ApiError("InvalidPriority.Malformed", "The parameter Priority is invalid.")
     if not 1 <= priority <= 100:
         raise ApiError(
             "InvalidPriority.ValueNotSupported", "The parameter Priority must be between 1 and 100."
@@ -320,7 +327,7 @@ def _nic_type(value: str, vpc: bool) -> str:
 
 
 def _description(value: str) -> str:
-    if len(value) > MAX_DESCRIPTION or value.startswith(("http://", "https://")):
+    if len(value) > MAX_DESCRIPTION or value.startswith(("http://", "https://")) or "\x00" in value:
         raise ApiError(
             "InvalidSecurityGroupDiscription.Malformed",
             "The Description must be 1 to 512 characters and must not start with http:// or https://.",
@@ -331,6 +338,8 @@ def _description(value: str) -> str:
 def _address(value: str, code: str, name: str, want_v6: bool) -> str:
     """Normalise an address or CIDR: a bare address stays bare, a CIDR becomes its network."""
     text = value.strip()
+    if "%" in text:  # a scoped IPv6 address names an interface of one host, not a peer
+        raise ApiError(code, f"The specified {name} {value!r} is not a valid address or CIDR block.")
     try:
         if "/" in text:
             net = ipaddress.ip_network(text, strict=False)

@@ -1,3 +1,13 @@
 """ECS (``Ecs`` 2014-05-26) actions."""
 
-from secplane.operations.ecs import regions  # noqa: F401
+from secplane.operations.ecs import (  # noqa: F401
+    images,
+    instances,
+    membership,
+    network_interfaces,
+    prefix_lists,
+    regions,
+    security_groups,
+    sg_rules,
+    tags,
+)
