@@ -72,7 +72,7 @@ def initialize(settings: Settings) -> Credentials | None:
 
 def _ensure_root(conn: Connection, master_key: MasterKey, settings: Settings) -> Credentials | None:
     with conn.begin():
-        rows = dict(conn.execute(select(meta.c.key, meta.c.value)).tuples().all())
+        rows = {row.key: row.value for row in conn.execute(select(meta.c.key, meta.c.value))}
         if "master_key_check" in rows:
             if rows["master_key_check"] != master_key.check_value:
                 raise _key_mismatch(settings)

@@ -129,7 +129,7 @@ def test_nest_refuses_a_value_that_is_also_a_list(params: dict[str, str], named:
 # Flatten the way the Tea SDK does (its own Utils.query) and check nest() rebuilds the structure.
 
 _names = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
-_values = st.text(max_size=20)
+_values = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20)  # NUL: refused, tested below
 _trees = st.recursive(
     _values,
     lambda children: st.one_of(
@@ -383,3 +383,10 @@ def test_absurdly_deep_key_is_invalid_parameter(segment: str) -> None:
 def test_deeply_nested_json_array_is_invalid_parameter() -> None:
     with pytest.raises(ApiError):
         bind({"RegionId": "r", "SecurityGroupIds": "[" * 100_000}, SampleRequest)
+
+
+def test_nul_characters_are_refused_naming_the_parameter() -> None:
+    """PostgreSQL cannot store NUL; it must be a clean 400 for any parameter, not a 500 in one store."""
+    with pytest.raises(ApiError) as err:
+        nest({"Tag.1.Value": "a\x00b"})
+    assert err.value.code == "InvalidParameter" and "Tag.1.Value" in err.value.message

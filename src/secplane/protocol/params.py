@@ -37,6 +37,8 @@ def nest(params: dict[str, str], origins: dict[int, list[str]] | None = None) ->
     """
     root: dict[str, Any] = {}
     for key, value in params.items():
+        if "\x00" in value or "\x00" in key:  # no store keeps it, and no real value holds it
+            raise invalid_parameter(key.replace("\x00", "")[:200], "It must not contain NUL characters.")
         if key.count(".") >= _MAX_DEPTH:
             raise invalid_parameter(key[:200], "No parameter is nested that deep.")
         if "." not in key:

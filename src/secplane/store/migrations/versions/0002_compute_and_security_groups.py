@@ -136,7 +136,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_security_groups")),
     )
     with op.batch_alter_table("security_groups", schema=None) as batch_op:
-        batch_op.create_index("ix_security_groups_account_region", ["account_id", "region_id"], unique=False)
+        batch_op.create_index("ix_security_groups_account_region", ["account_id", "region_id", "id"], unique=False)
 
     op.create_table(
         "prefix_list_entries",
