@@ -122,19 +122,10 @@ class Gateway:
             result = {"RequestId": rid, **body}
             status, code, message = 200, "Success", ""
             payload, ctype = render(result, f"{action}Response" if xml_root else None)
-        except ApiError as err:
-            status, code, message = err.status, err.code, err.message
-            payload, ctype = self._error(rid, err, w, op, xml_root)
-        except DBAPIError as exc:
-            log.exception("database error in %s (request %s)", action, rid)
-            err = _database_error(exc)
-            status, code, message = err.status, err.code, err.message
-            payload, ctype = self._error(rid, err, w, op, xml_root)
-        except Exception:
-            log.exception("internal error in %s (request %s)", action, rid)
-            err = ApiError("InternalError", INTERNAL_ERROR_MESSAGE, 500)
-            status, code, message = err.status, err.code, err.message
-            payload, ctype = self._error(rid, err, w, op, xml_root)
+        except Exception as exc:
+            failure = self._failure(exc, action, rid)
+            status, code, message = failure.status, failure.code, failure.message
+            payload, ctype = self._error(rid, failure, w, op, xml_root)
         self.audit.record(
             AuditEvent(
                 at=now,
@@ -160,6 +151,18 @@ class Gateway:
             )
         )
         return Response(status, payload, ctype)
+
+    @staticmethod
+    def _failure(exc: Exception, action: str, rid: str) -> ApiError:
+        """What the client is told: the API error itself, 503 for an unreachable database, else a 500
+        (logged with the request id, which the client also gets)."""
+        if isinstance(exc, ApiError):
+            return exc
+        if isinstance(exc, DBAPIError):
+            log.exception("database error in %s (request %s)", action, rid)
+            return _database_error(exc)
+        log.exception("internal error in %s (request %s)", action, rid)
+        return ApiError("InternalError", INTERNAL_ERROR_MESSAGE, 500)
 
     def _region(self, op: Operation[Any], params: dict[str, str], host: str) -> str:
         """The call's region: the parameter, else the Alibaba-style Host name, else the default."""
@@ -317,14 +320,16 @@ class App:
                 body,
                 client[0],
             )
-        except ApiError as err:
-            await _send(send, err.status, _shell_error(err, headers.get("host", "")), JSON_CONTENT_TYPE)
+        except ApiError as bad_body:
+            await _send(
+                send, bad_body.status, _shell_error(bad_body, headers.get("host", "")), JSON_CONTENT_TYPE
+            )
             return
         if wire.path != "/":
-            err = ApiError(
+            unknown = ApiError(
                 "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
             )
-            await _send(send, 404, _shell_error(err, wire.host), JSON_CONTENT_TYPE)
+            await _send(send, 404, _shell_error(unknown, wire.host), JSON_CONTENT_TYPE)
             return
         response = await loop.run_in_executor(self._pool, gateway.handle, wire)
         await _send(send, response.status, response.body, response.content_type)

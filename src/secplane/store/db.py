@@ -151,9 +151,6 @@ class Database:
             raw.invalidate()
         return DBAPIError(statement, None, exc)
 
-    def _placeholders(self, sql: str) -> str:
-        return sql if self.is_sqlite else sql.replace("?", "%s")
-
     def ping(self) -> bool:
         try:
             with self.read_engine.connect() as conn:
