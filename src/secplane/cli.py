@@ -180,6 +180,31 @@ def _admin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     group.add_argument("--description", default="", help="Description")
 
 
+def cmd_actions(args: argparse.Namespace) -> int:
+    """The registry, as the single list of what the API offers."""
+    from secplane import operations  # noqa: F401  (registers every operation)
+    from secplane.operations.registry import REGISTRY
+
+    rows = [
+        {
+            "product": op.product.name,
+            "version": op.product.version,
+            "action": op.action,
+            "ram_action": op.ram_action,
+            "writes": op.writes,
+            "client_token": op.idempotent,
+        }
+        for op in sorted(REGISTRY.values(), key=lambda o: (o.product.name, o.action))
+    ]
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for row in rows:
+            print(f"{row['product']:<9} {row['version']}  {row['action']:<34} {row['ram_action']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="secplane", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=100)
     audit.add_argument("--json", action="store_true", help="print JSON for scripts")
     audit.set_defaults(func=cmd_audit)
+
+    actions = sub.add_parser("actions", help="list every API action this server offers")
+    actions.add_argument("--json", action="store_true", help="print JSON for scripts")
+    actions.set_defaults(func=cmd_actions)
 
     _admin_parser(sub)
     return parser

@@ -65,3 +65,14 @@ def test_filters_exclude_what_does_not_match(api: RunningServer) -> None:
     assert all(e["action"] == "NoSuchAction" for e in audit(api, "--action", "NoSuchAction"))
     assert audit(api, "--action", "NoSuchAction") == []
     assert audit(api, "--until", "2000-01-01T00:00:00Z") == []
+
+
+def test_actions_command_lists_the_registry() -> None:
+    from secplane.operations.registry import REGISTRY
+
+    out = subprocess.run(
+        [sys.executable, "-m", "secplane", "actions", "--json"], capture_output=True, text=True, check=True
+    ).stdout
+    listed = {(row["version"], row["action"]) for row in json.loads(out)}
+    assert listed == set(REGISTRY)
+    assert ("2014-05-26", "AuthorizeSecurityGroup") in listed
