@@ -233,7 +233,7 @@ def test_list_shows_only_this_region(ecs: Client, api: RunningServer) -> None:
     assert rows(ecs, "securitygroup", resource_id=[group], region_id="cn-shanghai") == set()
 
 
-def test_key_pairs_are_accepted_but_none_exist_yet(ecs: Client) -> None:
+def test_unknown_key_pair_name_is_not_found(ecs: Client) -> None:
     expect_error(lambda: tag(ecs, "keypair", ["my-key"], {"a": "b"}), "InvalidResourceId.NotFound", 404)
     assert rows(ecs, "keypair", resource_id=["my-key"]) == set()
 

@@ -24,20 +24,17 @@ def set_tags(
     """Add or overwrite tags on one resource, refusing to go beyond 20 tags."""
     if not pairs:
         return
-    existing = {
-        row.tag_key
-        for row in conn.execute(
-            select(tags.c.tag_key).where(
-                tags.c.resource_type == resource_type, tags.c.resource_id == resource_id
-            )
-        )
-    }
+    scope = and_(
+        tags.c.account_id == account_id,
+        tags.c.region_id == region_id,
+        tags.c.resource_type == resource_type,
+        tags.c.resource_id == resource_id,
+    )
+    existing = {row.tag_key for row in conn.execute(select(tags.c.tag_key).where(scope))}
     if len(existing | pairs.keys()) > MAX_TAGS_PER_RESOURCE:
         raise ApiError("QuotaExceed.Tags", "The quota of tags on resource is beyond permitted range.", 403)
     for key, value in pairs.items():
-        where = and_(
-            tags.c.resource_type == resource_type, tags.c.resource_id == resource_id, tags.c.tag_key == key
-        )
+        where = and_(scope, tags.c.tag_key == key)
         if key in existing:
             conn.execute(update(tags).where(where).values(tag_value=value))
         else:
@@ -50,12 +47,23 @@ def set_tags(
 
 
 def remove_tags(
-    conn: Connection, resource_type: str, resource_ids: Sequence[str], keys: Sequence[str] | None
+    conn: Connection,
+    resource_type: str,
+    resource_ids: Sequence[str],
+    keys: Sequence[str] | None,
+    *,
+    account_id: str | None = None,
+    region_id: str | None = None,
 ) -> None:
-    """Remove the named keys (all tags when ``keys`` is None) from the resources."""
+    """Remove the named keys (all tags when ``keys`` is None) from the resources; give the account and
+    region for resources named by something not globally unique (key pairs)."""
     stmt = delete(tags).where(
         tags.c.resource_type == resource_type, tags.c.resource_id.in_(list(resource_ids))
     )
+    if account_id is not None:
+        stmt = stmt.where(tags.c.account_id == account_id)
+    if region_id is not None:
+        stmt = stmt.where(tags.c.region_id == region_id)
     if keys is not None:
         stmt = stmt.where(tags.c.tag_key.in_(list(keys)))
     conn.execute(stmt)

@@ -3,6 +3,7 @@
 from secplane.operations.ecs import (  # noqa: F401
     images,
     instances,
+    key_pairs,
     membership,
     network_interfaces,
     prefix_lists,

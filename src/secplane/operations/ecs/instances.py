@@ -40,7 +40,7 @@ from secplane.domain.catalog import (
 from secplane.domain.regions import REGIONS_BY_ID
 from secplane.domain.sg_rules import INGRESS, RuleFields, normalize
 from secplane.operations.context import Context
-from secplane.operations.ecs import membership
+from secplane.operations.ecs import key_pairs, membership
 from secplane.operations.ecs.common import (
     TagParam,
     dry_run_passed,
@@ -67,6 +67,7 @@ from secplane.operations.registry import ECS, Body, operation
 from secplane.protocol.errors import ApiError, invalid_parameter, missing_parameter, not_found
 from secplane.protocol.params import Request
 from secplane.store import compute
+from secplane.store import key_pairs as key_pair_store
 from secplane.store import security_groups as sg_store
 from secplane.store import tags as tag_store
 
@@ -264,6 +265,7 @@ class Plan:
     groups: list[Row[Any]] = field(default_factory=list)
     secondaries: list[SecondarySpec] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
+    key_pair_name: str = ""
 
     @property
     def vpc_id(self) -> str:
@@ -294,7 +296,6 @@ def _check_fields(req: CreateInstanceRequest, image: Image) -> None:
     # The password is checked, not kept: there is no login path here that would read it.
     check_password(req.password, image.is_windows)
     check_user_data(req.user_data)
-    # KeyPairName is accepted and not applied yet: the key-pair issue wires it (key_pairs table).
 
 
 def _zone(region_id: str, zone_id: str, vswitch: Row[Any] | None) -> str:
@@ -521,6 +522,7 @@ def _prepare(
 ) -> None:
     """Everything that can fail, before the instances are written. DryRun ends the call here; its
     rollback also undoes a default group made on the way."""
+    plan.key_pair_name = key_pairs.key_pair_for_new_instance(ctx, req.key_pair_name, plan.image.is_windows)
     _plan_secondaries(ctx, plan, specs, switches)
     if _default_group_needed(ctx, plan):
         plan.group_ids = [create_default_group(ctx, ctx.region_id, plan.vpc_id, plan.resource_group_id)]
@@ -547,8 +549,9 @@ def _write(ctx: Context, req: CreateInstanceRequest, plan: Plan, status: str) ->
             host_name=host or default_host_name(instance_id, plan.image.is_windows),
             instance_type=plan.itype.type_id, status=status,
             network_type="classic" if plan.vswitch is None else "vpc", vpc_id=plan.vpc_id,
-            vswitch_id=plan.vswitch.id if plan.vswitch is not None else "", public_ip="", key_pair_name="",
-            password_login=True, deletion_protection=req.deletion_protection, user_data=req.user_data,
+            vswitch_id=plan.vswitch.id if plan.vswitch is not None else "", public_ip="",
+            key_pair_name=plan.key_pair_name, password_login=not plan.key_pair_name,
+            deletion_protection=req.deletion_protection, user_data=req.user_data,
             resource_group_id=plan.resource_group_id, created_at=ctx.now,
             started_at=ctx.now if status == "Running" else None,
         )  # fmt: skip
@@ -990,6 +993,8 @@ def modify_instance_attribute(ctx: Context, req: ModifyInstanceAttributeRequest)
     check_description(req.description)
     check_host_name(req.host_name, windows)
     check_password(req.password, windows)  # applied at the next start; no login path reads it here
+    if req.password:
+        key_pair_store.password_reset(ctx.conn, instance.id)
     check_user_data(req.user_data)
     if req.security_group_ids:
         eni = membership.lock_primary_eni(ctx, instance)
@@ -1035,10 +1040,8 @@ def _transition(ctx: Context, req: StateRequest, allowed: str) -> Row[Any]:
 
 def _boot(ctx: Context, instance: Row[Any]) -> None:
     """(Re)start: Running from now on; a key pair bound or unbound while it ran takes effect now."""
-    changes: dict[str, Any] = {"status": "Running", "started_at": ctx.now}
-    if instance.pending_key_pair_name is not None:
-        changes.update(key_pair_name=instance.pending_key_pair_name, pending_key_pair_name=None)
-    compute.update_instance(ctx.conn, instance.id, **changes)
+    compute.update_instance(ctx.conn, instance.id, status="Running", started_at=ctx.now)
+    key_pair_store.apply_pending_key_pair(ctx.conn, instance.id)
 
 
 @operation(ECS, "StartInstance", StateRequest, resources=_instance_arns, writes=True, region="optional")

@@ -20,7 +20,14 @@ from secplane.operations.registry import ECS, Body, operation
 from secplane.protocol.errors import ApiError, invalid_parameter, missing_parameter, not_found
 from secplane.protocol.params import Request
 from secplane.store import tags as tag_store
-from secplane.store.schema import instances, network_interfaces, prefix_lists, security_groups, tags
+from secplane.store.schema import (
+    instances,
+    key_pairs,
+    network_interfaces,
+    prefix_lists,
+    security_groups,
+    tags,
+)
 
 MAX_RESOURCE_IDS = 50
 MAX_TAG_KEYS = 20
@@ -34,15 +41,17 @@ RESOURCE_GROUP_KEY = "acs:rm:rgId"  # a Tag.N.Key that filters by resource group
 class ResourceKind:
     table: Table | None  # None: no such resource exists here yet
     ram_name: str  # the resource part of the ARN: acs:ecs:<region>:<account>:<ram_name>/<id>
+    key: str = "id"  # the column a ResourceId names
+    live: ColumnElement[bool] | None = None  # which rows exist for the user (None: all)
 
 
-# The taggable resource types. Key pairs are tagged by *name*; the key-pair issue adds their table
-# (and so their lookup) here. Until then no key pair exists, so naming one is InvalidResourceId.NotFound.
+# The taggable resource types. Key pairs are tagged by *name* (unique per account and region only);
+# a key pair deleted while instances still use it is a tombstone, which cannot be tagged.
 KINDS: dict[str, ResourceKind] = {
     "securitygroup": ResourceKind(security_groups, "securitygroup"),
     "instance": ResourceKind(instances, "instance"),
     "eni": ResourceKind(network_interfaces, "networkinterface"),
-    "keypair": ResourceKind(None, "keypair"),
+    "keypair": ResourceKind(key_pairs, "keypair", key="name", live=key_pairs.c.deleted.is_(False)),
     "prefixlist": ResourceKind(prefix_lists, "prefixlist"),
 }
 
@@ -137,13 +146,22 @@ def _scope(ctx: Context, table: Table) -> list[ColumnElement[bool]]:
     return [table.c.account_id == ctx.account_id, table.c.region_id == ctx.region_id]
 
 
+def _owned(ctx: Context, kind: ResourceKind, table: Table) -> Select[Any]:
+    """The ids (names, for key pairs) of the caller's resources of this kind in this region."""
+    owned = select(table.c[kind.key]).where(*_scope(ctx, table))
+    return owned if kind.live is None else owned.where(kind.live)
+
+
 def _existing(ctx: Context, kind: ResourceKind, resource_ids: list[str]) -> None:
     """Every resource exists in the caller's account and region; the rows stay locked (PostgreSQL) so
     that the 20-tags limit holds against concurrent TagResources calls."""
     table = kind.table
     for rid in sorted(resource_ids):
-        row = ctx.db.lock_row(ctx.conn, table, rid) if table is not None else None
-        if row is None or row.account_id != ctx.account_id or row.region_id != ctx.region_id:
+        row = None
+        if table is not None:
+            stmt = _owned(ctx, kind, table).where(table.c[kind.key] == rid)
+            row = ctx.conn.execute(stmt if ctx.db.is_sqlite else stmt.with_for_update()).first()
+        if row is None:
             raise not_found(
                 "InvalidResourceId.NotFound",
                 f"The specified ResourceIds are not found in our records. Not found here: {rid}.",
@@ -175,7 +193,14 @@ def untag_resources(ctx: Context, req: UntagResourcesRequest) -> Body:
     _existing(ctx, kind, resource_ids)
     ctx.touched.extend(resource_ids)
     if keys or req.all:  # All applies only when no TagKey.N is given; neither removes nothing
-        tag_store.remove_tags(ctx.conn, resource_type, resource_ids, keys or None)
+        tag_store.remove_tags(
+            ctx.conn,
+            resource_type,
+            resource_ids,
+            keys or None,
+            account_id=ctx.account_id,
+            region_id=ctx.region_id,
+        )
     return {}
 
 
@@ -242,11 +267,12 @@ def _list_conditions(
     table = kind.table
     if table is None:
         return [false()]
-    owned = select(table.c.id).where(*_scope(ctx, table))
+    owned = _owned(ctx, kind, table)
     if query.resource_group_id is not None:
         owned = owned.where(table.c.resource_group_id == query.resource_group_id)
     where = [
         tags.c.account_id == ctx.account_id,
+        tags.c.region_id == ctx.region_id,
         tags.c.resource_type == resource_type,
         tags.c.resource_id.in_(owned),
     ]
