@@ -1,11 +1,15 @@
-"""Helpers shared by the benchmarks: CPU of a process tree, a lean keep-alive HTTP client, a closed-loop
-load generator (threads, optionally spread over processes) and a throw-away PostgreSQL database.
+"""Helpers shared by the benchmarks: CPU of a process tree, a lean keep-alive HTTP client, request signing
+as the SDKs do it, two closed-loop load generators (a fixed window, optionally over several processes;
+and a batch that drains, for calls of any cost) and a throw-away PostgreSQL database.
 
 Benchmarks are scripts, not tests: ``python bench/<name>.py``. See bench/README.md.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import math
 import multiprocessing
 import os
@@ -14,10 +18,13 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
+
+from secplane.protocol.signature import EMPTY_SHA256, V3_ALGORITHM, percent_encode
+from secplane.testing import RunningServer
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -146,6 +153,123 @@ class HttpConnection:
         if not chunk:
             raise ConnectionError("server closed the connection")
         return chunk
+
+
+# ---------------------------------------------------------------- signing
+
+TEA_USER_AGENT = "AlibabaCloud (Linux; x86_64) Python/3.11.7 Core/0.4.3 TeaDSL/2"
+LEGACY_USER_AGENT = "AlibabaCloud (Linux 6.1;x86_64) Python/3.11.7 Core/2.16.1 python-requests/2.18.3"
+
+
+def nonce() -> str:
+    return os.urandom(16).hex()  # 32 hex characters, like the SDKs' md5-hex nonces
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def wire(request_line: str, headers: Mapping[str, str]) -> bytes:
+    """An HTTP/1.1 request without a body."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return f"{request_line}\r\n{lines}content-length: 0\r\n\r\n".encode()
+
+
+@dataclass(frozen=True)
+class Call:
+    action: str
+    version: str
+    params: dict[str, str]
+
+
+class V3Signer:
+    """Builds a Tea-SDK-style request: POST, parameters in the query, x-acs-* headers, Authorization
+    ``ACS3-HMAC-SHA256`` over the canonical request (reference ram-sts-auth §3).
+
+    Called, it signs ``call.params`` afresh; ``request(params)`` signs other parameters for the same
+    action (one signer per action, parameters per request).
+    """
+
+    def __init__(self, running: RunningServer, call: Call) -> None:
+        self._key_id = running.access_key_id
+        self._mac = hmac.new(running.access_key_secret.encode(), digestmod=hashlib.sha256)
+        self._query = self.query(call.params)
+        self._fixed = {
+            "host": running.endpoint,
+            "x-acs-version": call.version,
+            "x-acs-action": call.action,
+            "user-agent": TEA_USER_AGENT,
+            "accept": "application/json",
+            "x-acs-content-sha256": EMPTY_SHA256,
+            "x-acs-credentials-provider": "static_ak",
+        }
+        self._names = sorted([*self._fixed, "x-acs-date", "x-acs-signature-nonce"])
+        self._signed = ";".join(self._names)
+        self._credential = f"{V3_ALGORITHM} Credential={self._key_id},SignedHeaders={self._signed}"
+
+    @staticmethod
+    def query(params: Mapping[str, str]) -> str:
+        """The canonical query string: encoded pairs sorted by encoded name."""
+        pairs = sorted((percent_encode(k), percent_encode(v)) for k, v in params.items())
+        return "&".join(f"{k}={v}" for k, v in pairs)
+
+    def __call__(self) -> bytes:
+        return self.sign(self._query)
+
+    def request(self, params: Mapping[str, str]) -> bytes:
+        return self.sign(self.query(params))
+
+    def sign(self, query: str) -> bytes:
+        """The request for a canonical ``query``, with a new nonce and the current time."""
+        headers = {**self._fixed, "x-acs-date": utc_now(), "x-acs-signature-nonce": nonce()}
+        canonical_headers = "".join(f"{name}:{headers[name]}\n" for name in self._names)
+        canonical = f"POST\n/\n{query}\n{canonical_headers}\n{self._signed}\n{EMPTY_SHA256}"
+        mac = self._mac.copy()
+        mac.update(f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}".encode())
+        headers["authorization"] = f"{self._credential},Signature={mac.hexdigest()}"
+        return wire(f"POST /?{query} HTTP/1.1" if query else "POST / HTTP/1.1", headers)
+
+
+class V1Signer:
+    """Builds a legacy-SDK-style request: POST, every parameter in the query (``SignatureType=`` empty,
+    ``RegionId`` added), ``Signature`` = base64 HMAC-SHA1 with key ``secret&`` (reference §2)."""
+
+    def __init__(self, running: RunningServer, call: Call) -> None:
+        self._mac = hmac.new(f"{running.access_key_secret}&".encode(), digestmod=hashlib.sha1)
+        params = {
+            "Version": call.version,
+            "Action": call.action,
+            "Format": "JSON",
+            "RegionId": running.region_id,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureType": "",
+            "SignatureVersion": "1.0",
+            "AccessKeyId": running.access_key_id,
+            **call.params,
+        }
+        self._pairs = [(percent_encode(k), percent_encode(v)) for k, v in params.items()]  # encoded once
+        self._headers = {
+            "host": running.endpoint,
+            "user-agent": LEGACY_USER_AGENT,
+            "accept-encoding": "identity",
+            "accept": "*/*",
+            "x-acs-action": call.action,
+            "x-acs-version": call.version,
+            "x-sdk-invoke-type": "normal",
+            "x-sdk-client": "python/2.0.0",
+        }
+
+    def __call__(self) -> bytes:
+        # The nonce is hex and the timestamp's only reserved character is ":": no general encoder needed.
+        pairs = [*self._pairs, ("SignatureNonce", nonce()), ("Timestamp", utc_now().replace(":", "%3A"))]
+        pairs.sort()
+        canonical = "&".join(f"{k}={v}" for k, v in pairs)
+        # ... and the canonical string holds only unreserved characters, "=", "&" and %XX escapes.
+        encoded = canonical.replace("%", "%25").replace("=", "%3D").replace("&", "%26")
+        mac = self._mac.copy()
+        mac.update(f"POST&%2F&{encoded}".encode())
+        signature = percent_encode(base64.b64encode(mac.digest()).decode())
+        return wire(f"POST /?{canonical}&Signature={signature} HTTP/1.1", self._headers)
 
 
 # ---------------------------------------------------------------- load
@@ -299,6 +423,108 @@ def run_load(
     total.database_cpu = db if database_cpu else None
     total.other_cpu = max(0.0, busy - server - client - db)
     total.seconds = seconds
+    return total
+
+
+# ---------------------------------------------------------------- batch load (calls of any cost)
+
+Outcome = tuple[int, bytes]  # (HTTP status, 0 for a connection error; body or error text)
+Step = Callable[[], Callable[[], Outcome]]
+"""One client's next call: prepares it (not timed) and returns the call itself (timed)."""
+
+
+class Exhausted(Exception):
+    """Raised by a step that has nothing left to send (e.g. a pool of target groups used up)."""
+
+
+@dataclass
+class BatchResult(LoadResult):
+    exhausted: bool = False  # a step ran out of work: the window was cut short for some client
+
+
+def _batch_client(step: Step, phase: list[float], barrier: threading.Barrier, out: BatchResult) -> None:
+    clock = time.monotonic
+    measuring = False
+    while True:
+        if clock() >= phase[0]:
+            if measuring:
+                break
+            barrier.wait()  # every client has its warm-up answer: nothing in flight while CPU is sampled
+            measuring = True
+            continue
+        try:
+            call = step()
+        except Exhausted:
+            out.exhausted = True
+            if not measuring:
+                barrier.wait()
+            break
+        sent = clock()
+        try:
+            status, body = call()
+        except Exception as exc:  # a client must not die: count it and go on
+            status, body = 0, repr(exc).encode()
+        done = clock()
+        out.sent += 1
+        if status != 200:
+            out.statuses[status] += 1
+            out.samples.setdefault(status, body[:400])
+        if measuring:
+            out.requests += 1
+            out.latencies.append(done - sent)
+
+
+def run_batch(
+    *,
+    steps: Sequence[Step],
+    warmup: float,
+    seconds: float,
+    server_pid: int,
+    database_cpu: Callable[[], float] | None = None,
+) -> BatchResult:
+    """One closed-loop client thread per step: ``warmup`` seconds, then a barrier, then ``seconds`` of
+    measured calls; a client sends nothing after the window ends but its last call is waited for.
+
+    CPU is sampled at the barrier (no call in flight) and after the last answer, so every call counted
+    is wholly inside the measurement and no other is: exact even when one call takes longer than the
+    window (a listing of 10,000 groups). ``seconds`` of the result is the measured wall time.
+    """
+    me = os.getpid()
+
+    def sample() -> tuple[float, float, float, float]:
+        db = database_cpu() if database_cpu else 0.0
+        return tree_cpu(server_pid), tree_cpu(me, exclude=server_pid), db, machine_busy()
+
+    phase = [time.monotonic() + warmup]  # end of the current phase; the barrier moves it
+    start: list[tuple[float, tuple[float, float, float, float]]] = []
+
+    def begin() -> None:
+        start.append((time.monotonic(), sample()))
+        phase[0] = time.monotonic() + seconds
+
+    barrier = threading.Barrier(len(steps), action=begin)
+    parts = [BatchResult() for _ in steps]
+    threads = [
+        threading.Thread(target=_batch_client, args=(step, phase, barrier, part), daemon=True)
+        for step, part in zip(steps, parts, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    end, after = time.monotonic(), sample()
+    total = BatchResult()
+    for part in parts:
+        total.merge(part)
+        total.exhausted |= part.exhausted
+    if not start:  # every client ran out during the warm-up
+        return total
+    began, before = start[0]
+    server, client, db, busy = (b - a for a, b in zip(before, after, strict=True))
+    total.server_cpu, total.client_cpu = server, client
+    total.database_cpu = db if database_cpu else None
+    total.other_cpu = max(0.0, busy - server - client - db)
+    total.seconds = end - began
     return total
 
 

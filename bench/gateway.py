@@ -15,131 +15,34 @@ not 200 (a benchmark that measures errors is worthless). bench/README.md explain
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
 import math
 import os
 import sys
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 
 from _common import (
+    Call,
     HttpConnection,
     LoadResult,
     RequestFactory,
+    V1Signer,
+    V3Signer,
     postgres_backends_cpu,
     postgres_database,
     run_load,
+    wire,
 )
 from sqlalchemy.engine import make_url
 
-from secplane.protocol.signature import EMPTY_SHA256, V3_ALGORITHM, percent_encode
 from secplane.testing import RunningServer, server
 
 GOAL_MS = 0.3  # the issue's goal: server CPU per signed call
-TEA_USER_AGENT = "AlibabaCloud (Linux; x86_64) Python/3.11.7 Core/0.4.3 TeaDSL/2"
-LEGACY_USER_AGENT = "AlibabaCloud (Linux 6.1;x86_64) Python/3.11.7 Core/2.16.1 python-requests/2.18.3"
-
-
-def _nonce() -> str:
-    return os.urandom(16).hex()  # 32 hex characters, like the SDKs' md5-hex nonces
-
-
-def _utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _wire(request_line: str, headers: dict[str, str]) -> bytes:
-    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    return f"{request_line}\r\n{lines}content-length: 0\r\n\r\n".encode()
-
-
-@dataclass(frozen=True)
-class Call:
-    action: str
-    version: str
-    params: dict[str, str]
-
-
-class V3Signer:
-    """Builds a Tea-SDK-style request: POST, parameters in the query, x-acs-* headers, Authorization
-    ``ACS3-HMAC-SHA256`` over the canonical request (reference ram-sts-auth §3)."""
-
-    def __init__(self, running: RunningServer, call: Call) -> None:
-        self._key_id = running.access_key_id
-        self._mac = hmac.new(running.access_key_secret.encode(), digestmod=hashlib.sha256)
-        self._query = "&".join(f"{k}={percent_encode(v)}" for k, v in sorted(call.params.items()))
-        self._target = f"/?{self._query}" if self._query else "/"
-        self._fixed = {
-            "host": running.endpoint,
-            "x-acs-version": call.version,
-            "x-acs-action": call.action,
-            "user-agent": TEA_USER_AGENT,
-            "accept": "application/json",
-            "x-acs-content-sha256": EMPTY_SHA256,
-            "x-acs-credentials-provider": "static_ak",
-        }
-        self._names = sorted([*self._fixed, "x-acs-date", "x-acs-signature-nonce"])
-        self._signed = ";".join(self._names)
-        self._credential = f"{V3_ALGORITHM} Credential={self._key_id},SignedHeaders={self._signed}"
-
-    def __call__(self) -> bytes:
-        headers = {**self._fixed, "x-acs-date": _utc_now(), "x-acs-signature-nonce": _nonce()}
-        canonical_headers = "".join(f"{name}:{headers[name]}\n" for name in self._names)
-        canonical = f"POST\n/\n{self._query}\n{canonical_headers}\n{self._signed}\n{EMPTY_SHA256}"
-        mac = self._mac.copy()
-        mac.update(f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}".encode())
-        headers["authorization"] = f"{self._credential},Signature={mac.hexdigest()}"
-        return _wire(f"POST {self._target} HTTP/1.1", headers)
-
-
-class V1Signer:
-    """Builds a legacy-SDK-style request: POST, every parameter in the query (``SignatureType=`` empty,
-    ``RegionId`` added), ``Signature`` = base64 HMAC-SHA1 with key ``secret&`` (reference §2)."""
-
-    def __init__(self, running: RunningServer, call: Call) -> None:
-        self._mac = hmac.new(f"{running.access_key_secret}&".encode(), digestmod=hashlib.sha1)
-        params = {
-            "Version": call.version,
-            "Action": call.action,
-            "Format": "JSON",
-            "RegionId": running.region_id,
-            "SignatureMethod": "HMAC-SHA1",
-            "SignatureType": "",
-            "SignatureVersion": "1.0",
-            "AccessKeyId": running.access_key_id,
-            **call.params,
-        }
-        self._pairs = [(percent_encode(k), percent_encode(v)) for k, v in params.items()]  # encoded once
-        self._headers = {
-            "host": running.endpoint,
-            "user-agent": LEGACY_USER_AGENT,
-            "accept-encoding": "identity",
-            "accept": "*/*",
-            "x-acs-action": call.action,
-            "x-acs-version": call.version,
-            "x-sdk-invoke-type": "normal",
-            "x-sdk-client": "python/2.0.0",
-        }
-
-    def __call__(self) -> bytes:
-        # The nonce is hex and the timestamp's only reserved character is ":": no general encoder needed.
-        pairs = [*self._pairs, ("SignatureNonce", _nonce()), ("Timestamp", _utc_now().replace(":", "%3A"))]
-        pairs.sort()
-        canonical = "&".join(f"{k}={v}" for k, v in pairs)
-        # ... and the canonical string holds only unreserved characters, "=", "&" and %XX escapes.
-        encoded = canonical.replace("%", "%25").replace("=", "%3D").replace("&", "%26")
-        mac = self._mac.copy()
-        mac.update(f"POST&%2F&{encoded}".encode())
-        signature = percent_encode(base64.b64encode(mac.digest()).decode())
-        return _wire(f"POST /?{canonical}&Signature={signature} HTTP/1.1", self._headers)
 
 
 def ping(running: RunningServer) -> RequestFactory:
-    request = _wire("GET /ping HTTP/1.1", {"host": running.endpoint})
+    request = wire("GET /ping HTTP/1.1", {"host": running.endpoint})
     return lambda: request
 
 
