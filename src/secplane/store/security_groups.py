@@ -122,33 +122,58 @@ def find_rule_by_content(conn: Connection, group_id: str, rule: Rule) -> str | N
     ).scalar()
 
 
+def existing_content_keys(conn: Connection, group_id: str, rules: Sequence[Rule]) -> set[str]:
+    """Which of ``rules`` the group already has (one query for a whole batch)."""
+    keys = [r.content_key for r in rules]
+    if not keys:
+        return set()
+    return set(
+        conn.execute(
+            select(sg_rules.c.content_key).where(
+                sg_rules.c.security_group_id == group_id, sg_rules.c.content_key.in_(keys)
+            )
+        ).scalars()
+    )
+
+
+def _rule_values(group_id: str, region_id: str, rule: Rule, created_at: float) -> dict[str, Any]:
+    return {
+        "id": ids.resource_id("sgr", region_id),
+        "security_group_id": group_id,
+        "direction": rule.direction,
+        "policy": rule.policy,
+        "priority": rule.priority,
+        "ip_protocol": rule.ip_protocol,
+        "port_range": rule.port_range,
+        "source_port_range": rule.source_port_range,
+        "nic_type": rule.nic_type,
+        "peer_cidr": rule.peer_cidr,
+        "peer_group_id": rule.peer_group_id,
+        "peer_group_owner": rule.peer_group_owner,
+        "peer_prefix_list_id": rule.peer_prefix_list_id,
+        "local_cidr": rule.local_cidr,
+        "description": rule.description,
+        "content_key": rule.content_key,
+        "created_at": created_at,
+    }
+
+
 def insert_rule(conn: Connection, group_id: str, region_id: str, rule: Rule, now: float) -> str | None:
     """Add ``rule``; None when the group already has an identical one (Alibaba: success, nothing added)."""
-    if find_rule_by_content(conn, group_id, rule) is not None:
+    if existing_content_keys(conn, group_id, [rule]):
         return None
-    rule_id = ids.resource_id("sgr", region_id)
-    conn.execute(
-        insert(sg_rules).values(
-            id=rule_id,
-            security_group_id=group_id,
-            direction=rule.direction,
-            policy=rule.policy,
-            priority=rule.priority,
-            ip_protocol=rule.ip_protocol,
-            port_range=rule.port_range,
-            source_port_range=rule.source_port_range,
-            nic_type=rule.nic_type,
-            peer_cidr=rule.peer_cidr,
-            peer_group_id=rule.peer_group_id,
-            peer_group_owner=rule.peer_group_owner,
-            peer_prefix_list_id=rule.peer_prefix_list_id,
-            local_cidr=rule.local_cidr,
-            description=rule.description,
-            content_key=rule.content_key,
-            created_at=now,
-        )
-    )
-    return rule_id
+    return insert_new_rules(conn, group_id, region_id, [rule], now, 0.0)[0]
+
+
+def insert_new_rules(
+    conn: Connection, group_id: str, region_id: str, rules: Sequence[Rule], now: float, step: float
+) -> list[str]:
+    """Add rules the caller knows are new, in one statement; created ``step`` seconds apart so that
+    one request's rules keep their order when listed."""
+    values = [_rule_values(group_id, region_id, rule, now + i * step) for i, rule in enumerate(rules)]
+    if values:
+        conn.execute(insert(sg_rules), values)
+    return [v["id"] for v in values]
 
 
 def rules_of(conn: Connection, group_ids: Sequence[str]) -> list[Row[Any]]:
@@ -165,24 +190,20 @@ def rules_of(conn: Connection, group_ids: Sequence[str]) -> list[Row[Any]]:
 
 
 def quota_used(conn: Connection, group_id: str) -> tuple[int, int]:
-    """(rule entries counted against the 200 limit, rules that authorize a group).
+    """(rule entries counted against the 200 limit, rules that authorize a group), in one query.
 
     A rule that references a prefix list counts as many entries as the list's *maximum* (SG-8).
     """
-    plain = conn.execute(
-        select(func.count()).where(
-            sg_rules.c.security_group_id == group_id, sg_rules.c.peer_prefix_list_id == ""
-        )
-    ).scalar_one()
-    by_lists = conn.execute(
-        select(func.coalesce(func.sum(prefix_lists.c.max_entries), 0))
-        .select_from(sg_rules.join(prefix_lists, prefix_lists.c.id == sg_rules.c.peer_prefix_list_id))
+    entries = case(
+        (sg_rules.c.peer_prefix_list_id == "", 1), else_=func.coalesce(prefix_lists.c.max_entries, 0)
+    )
+    group_rule = case((sg_rules.c.peer_group_id != "", 1), else_=0)
+    row = conn.execute(
+        select(func.coalesce(func.sum(entries), 0), func.coalesce(func.sum(group_rule), 0))
+        .select_from(sg_rules.outerjoin(prefix_lists, prefix_lists.c.id == sg_rules.c.peer_prefix_list_id))
         .where(sg_rules.c.security_group_id == group_id)
-    ).scalar_one()
-    group_rules = conn.execute(
-        select(func.count()).where(sg_rules.c.security_group_id == group_id, sg_rules.c.peer_group_id != "")
-    ).scalar_one()
-    return int(plain) + int(by_lists), int(group_rules)
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 # ---------------------------------------------------------------- queries behind the SG actions
