@@ -7,8 +7,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from secplane.testing import RunningServer, server
+
+# Property tests judge behaviour, not speed: no per-example deadline on a busy 2-core CI machine.
+settings.register_profile("secplane", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("secplane")
 
 PG_ADMIN_URL = os.environ.get("SECPLANE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
