@@ -105,8 +105,8 @@ def normalize(direction: str, f: RuleFields, *, vpc: bool) -> Rule:
     nic_type = _nic_type(f.nic_type, vpc)
     description = _description(f.description)
 
-    peer_cidr = _peer_cidr(f, names)
-    local_cidr = _local_cidr(f, names)
+    peer_cidr = _side_cidr(f.peer_cidr, f.peer_ipv6_cidr, names.peer)
+    local_cidr = _side_cidr(f.local_cidr, f.local_ipv6_cidr, names.local)
     group_id = group_owner = prefix_list_id = ""
     if not peer_cidr:
         if f.peer_group_id:
@@ -360,33 +360,17 @@ def _address(value: str, code: str, name: str, want_v6: bool) -> str:
     return result
 
 
-def _peer_cidr(f: RuleFields, names: _Names) -> str:
-    if f.peer_cidr and f.peer_ipv6_cidr:
+def _side_cidr(v4: str, v6: str, side: str) -> str:
+    """One side's address (``side`` is ``Source`` or ``Dest``): IPv4 or IPv6, never both."""
+    if v4 and v6:
         raise ApiError(
-            f"InvalidParam.{names.peer}Ip",
-            f"{names.peer}CidrIp and Ipv6{names.peer}CidrIp cannot be specified at the same time.",
+            f"InvalidParam.{side}Ip",
+            f"{side}CidrIp and Ipv6{side}CidrIp cannot be specified at the same time.",
         )
-    if f.peer_cidr:
-        return _address(f.peer_cidr, f"Invalid{names.peer}CidrIp.Malformed", f"{names.peer}CidrIp", False)
-    if f.peer_ipv6_cidr:
-        return _address(
-            f.peer_ipv6_cidr, f"InvalidParam.Ipv6{names.peer}CidrIp", f"Ipv6{names.peer}CidrIp", True
-        )
-    return ""
-
-
-def _local_cidr(f: RuleFields, names: _Names) -> str:
-    if f.local_cidr and f.local_ipv6_cidr:
-        raise ApiError(
-            f"InvalidParam.{names.local}Ip",
-            f"{names.local}CidrIp and Ipv6{names.local}CidrIp cannot be specified at the same time.",
-        )
-    if f.local_cidr:
-        return _address(f.local_cidr, f"Invalid{names.local}CidrIp.Malformed", f"{names.local}CidrIp", False)
-    if f.local_ipv6_cidr:
-        return _address(
-            f.local_ipv6_cidr, f"InvalidParam.Ipv6{names.local}CidrIp", f"Ipv6{names.local}CidrIp", True
-        )
+    if v4:
+        return _address(v4, f"Invalid{side}CidrIp.Malformed", f"{side}CidrIp", False)
+    if v6:
+        return _address(v6, f"InvalidParam.Ipv6{side}CidrIp", f"Ipv6{side}CidrIp", True)
     return ""
 
 
