@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import Connection
 
+from secplane.store.db import Database
 from secplane.testing import RunningServer, server
 
 # Property tests judge behaviour, not speed: no per-example deadline on a busy 2-core CI machine.
@@ -104,3 +107,15 @@ def legacy_call(running: RunningServer, request, fmt: str = "JSON") -> bytes:  #
         raise exception
     assert status == 200, body
     return body
+
+
+@contextmanager
+def server_db(running: RunningServer) -> Iterator[Connection]:
+    """A write transaction on the running server's own database: set-up the API cannot do, and
+    inspection of what it stored."""
+    db = Database(running.database_url, pool_size=1)
+    try:
+        with db.write() as conn:
+            yield conn
+    finally:
+        db.dispose()

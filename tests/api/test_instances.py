@@ -11,8 +11,7 @@ import base64
 import json
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -44,7 +43,7 @@ from aliyunsdkecs.request.v20140526.RebootInstanceRequest import RebootInstanceR
 from aliyunsdkecs.request.v20140526.RunInstancesRequest import RunInstancesRequest as LegacyRun
 from aliyunsdkecs.request.v20140526.StartInstanceRequest import StartInstanceRequest as LegacyStart
 from aliyunsdkecs.request.v20140526.StopInstanceRequest import StopInstanceRequest as LegacyStop
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from secplane.crypto import MasterKey
 from secplane.store import accounts, compute
@@ -52,6 +51,7 @@ from secplane.store.db import Database
 from secplane.store.schema import security_groups
 from secplane.testing import RunningServer, server
 from tests.conftest import legacy_call
+from tests.conftest import server_db as store
 
 REGION = "cn-hangzhou"
 ZONE, OTHER_ZONE = "cn-hangzhou-h", "cn-hangzhou-i"
@@ -143,17 +143,6 @@ class World:
 @pytest.fixture(scope="module")
 def world(api: RunningServer, ecs: Client) -> World:
     return World(api, ecs)
-
-
-@contextmanager
-def store(running: RunningServer) -> Iterator[Connection]:
-    """A write transaction on the running server's database (inspection and bulk set-up only)."""
-    db = Database(running.database_url, pool_size=1)
-    try:
-        with db.write() as conn:
-            yield conn
-    finally:
-        db.dispose()
 
 
 def revision(running: RunningServer, group_id: str) -> int:

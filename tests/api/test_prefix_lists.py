@@ -13,9 +13,8 @@ import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -42,10 +41,10 @@ from secplane.domain.sg_rules import Rule
 from secplane.operations.registry import REGISTRY
 from secplane.store import accounts
 from secplane.store import security_groups as sg_store
-from secplane.store.db import Database
 from secplane.store.schema import prefix_lists, security_groups, tags
 from secplane.testing import RunningServer
 from tests.conftest import legacy_call
+from tests.conftest import server_db as store
 
 REGION = "cn-hangzhou"
 MINUTES = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\dZ$")
@@ -81,17 +80,6 @@ def expect_legacy_error(running: RunningServer, request: Any, code: str, status:
         legacy_call(running, request)
     assert (err.value.get_error_code(), err.value.get_http_status()) == (code, status), err.value
     return str(err.value.get_error_msg())
-
-
-@contextmanager
-def store(running: RunningServer) -> Iterator[Connection]:
-    """A write transaction on the running server's database (test set-up and inspection only)."""
-    db = Database(running.database_url, pool_size=1)
-    try:
-        with db.write() as conn:
-            yield conn
-    finally:
-        db.dispose()
 
 
 def insert_group(conn: Connection, account_id: str, region_id: str = REGION, **kw: Any) -> str:

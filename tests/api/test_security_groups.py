@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -44,6 +43,7 @@ from secplane.store.db import Database
 from secplane.store.schema import network_interfaces, sg_members
 from secplane.testing import RunningServer
 from tests.conftest import legacy_call
+from tests.conftest import server_db as database
 
 # ---------------------------------------------------------------- shared helpers
 
@@ -91,17 +91,6 @@ def permissions(ecs: Client, region_id: str, group_id: str, **kwargs: Any) -> li
 def list_groups(ecs: Client, region_id: str, **kwargs: Any) -> dict[str, Any]:
     request = m.DescribeSecurityGroupsRequest(region_id=region_id, **kwargs)
     return ecs.describe_security_groups(request).body.to_map()
-
-
-@contextmanager
-def database(running: RunningServer) -> Iterator[Connection]:
-    """A write transaction on the server's own database (to set up what the API cannot)."""
-    db = Database(running.database_url, pool_size=1)
-    try:
-        with db.write() as conn:
-            yield conn
-    finally:
-        db.dispose()
 
 
 def other_account(running: RunningServer) -> tuple[str, Any]:
