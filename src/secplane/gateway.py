@@ -23,19 +23,20 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from secplane import operations  # noqa: F401  (registers every operation)
 from secplane.authn import Authenticator, Caller
-from secplane.authz import authorize
+from secplane.authz import Authorizer
 from secplane.bootstrap import open_store
 from secplane.config import Settings
 from secplane.domain.ids import request_id as new_request_id
 from secplane.domain.regions import REGIONS_BY_ID
 from secplane.operations.context import Context
-from secplane.operations.registry import REGISTRY, Operation, find
+from secplane.operations.registry import RAM, REGISTRY, Operation, find
 from secplane.protocol.errors import INTERNAL_ERROR_MESSAGE, ApiError, missing_parameter
 from secplane.protocol.params import bind
 from secplane.protocol.render import JSON_CONTENT_TYPE, render
 from secplane.protocol.wire import WireRequest, signed_request
 from secplane.store import idempotency
 from secplane.store.audit import AuditEvent, AuditWriter
+from secplane.store.ram_entities import bump_revision
 
 log = logging.getLogger("secplane.gateway")
 
@@ -74,6 +75,7 @@ class Gateway:
         self.settings = settings
         self.db, self.master_key = open_store(settings)
         self.authn = Authenticator(self.db, self.master_key)
+        self.authz = Authorizer(self.db)
         self.audit = AuditWriter(self.db)
 
     def close(self) -> None:
@@ -116,9 +118,14 @@ class Gateway:
                 db=self.db,
                 master_key=self.master_key,
                 touched=touched,
+                ram_revision=caller.revision,
+                session_policy=caller.session_policy,
+                authorizer=self.authz.require,
             )
-            touched.extend(authorize(ctx, op, request))
+            touched.extend(self.authz.authorize(ctx, op, request))
             body = self._execute(ctx, op, request, params)
+            if op.product is RAM and op.writes:
+                self.authn.keys.clear()  # the account's own keys are otherwise kept a moment
             result = {"RequestId": rid, **body}
             status, code, message = 200, "Success", ""
             payload, ctype = render(result, f"{action}Response" if xml_root else None)
@@ -166,6 +173,8 @@ class Gateway:
 
     def _region(self, op: Operation[Any], params: dict[str, str], host: str) -> str:
         """The call's region: the parameter, else the Alibaba-style Host name, else the default."""
+        if op.region == "none":
+            return ""  # a global service (RAM, STS): the legacy SDK's RegionId means nothing here
         region_id = params.get("RegionId", "")
         if not region_id:
             match = _ALIBABA_HOST.match(host.lower())
@@ -193,7 +202,10 @@ class Gateway:
                     ctx._conn = None
                     ctx.begin = lambda: stack.enter_context(begin())
                     if not token:
-                        return op.handler(ctx, request)
+                        body = op.handler(ctx, request)
+                        if op.product is RAM and op.writes:
+                            bump_revision(ctx.conn, ctx.account_id)  # every process's policy cache
+                        return body
                     digest = hashlib.sha256(json.dumps(sorted(params.items())).encode()).hexdigest()
                     prior = idempotency.recall(ctx.conn, ctx.account_id, op.action, token)
                     if prior is not None:
@@ -205,6 +217,8 @@ class Gateway:
                             )
                         return msgspec.json.decode(prior[1])
                     body = op.handler(ctx, request)
+                    if op.product is RAM and op.writes:
+                        bump_revision(ctx.conn, ctx.account_id)
                     idempotency.remember(
                         ctx.conn, ctx.account_id, op.action, token, digest, msgspec.json.encode(body).decode()
                     )
@@ -226,6 +240,8 @@ class Gateway:
             "Message": err.message,
             "Recommend": f"https://api.aliyun.com/troubleshoot?q={err.code}&product={product}&requestId={rid}",
         }
+        if err.extra:
+            body.update(err.extra)
         return render(body, xml_root)
 
     def healthy(self) -> bool:

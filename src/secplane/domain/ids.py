@@ -63,3 +63,17 @@ def request_id() -> str:
     """An upper-case version-4 UUID. Not a secret, so the fast generator will do (os.urandom is a
     system call on every request's path)."""
     return str(uuid.UUID(int=_fast_random.getrandbits(128), version=4)).upper()
+
+
+def ram_id() -> str:
+    """A UserId / GroupId / RoleId: 16 digits, like Alibaba's."""
+    return str(secrets.randbelow(9 * 10**15) + 10**15)
+
+
+def sts_access_key_id() -> str:
+    return "STS.NU" + _random(24, _ALNUM)
+
+
+def security_token() -> str:
+    """An opaque STS security token. Only its SHA-256 is stored."""
+    return "CAIS" + secrets.token_urlsafe(96)

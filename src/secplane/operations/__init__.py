@@ -4,4 +4,4 @@ Importing this package registers all of them; ``registry.REGISTRY`` is the singl
 offers.
 """
 
-from secplane.operations import ecs, secplane, vpc  # noqa: F401  (registration by import)
+from secplane.operations import ecs, ram, secplane, sts, vpc  # noqa: F401  (registration by import)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
@@ -13,12 +13,28 @@ from secplane.store.db import Database
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The identity a request acts as. ``kind`` is ``root`` for the account itself."""
+    """The identity a request acts as.
+
+    ``kind``: ``root`` (the account itself), ``service`` (a cloud service acting in the account),
+    ``user`` (a RAM user: ``name`` is the user name, ``id`` the UserId) or ``role`` (an STS role
+    session: ``name`` is the role name, ``id`` the RoleId, ``session`` the RoleSessionName).
+    """
 
     kind: str
     account_id: str
     name: str
     arn: str
+    id: str = ""
+    session: str = ""
+    mfa: bool = False
+
+    @classmethod
+    def user(cls, account_id: str, user_id: str, name: str) -> Principal:
+        return cls("user", account_id, name, f"acs:ram::{account_id}:user/{name}", user_id)
+
+    @classmethod
+    def role_session(cls, account_id: str, role_id: str, role: str, session: str) -> Principal:
+        return cls("role", account_id, role, f"acs:ram::{account_id}:role/{role}/{session}", role_id, session)
 
     @classmethod
     def root(cls, account_id: str) -> Principal:
@@ -42,6 +58,12 @@ class Context:
     db: Database
     master_key: MasterKey
     touched: list[str] = field(default_factory=list)  # resource ids for the audit trail
+    secure_transport: bool = False
+    ram_revision: int = 0  # the account's RAM revision this call's identity was resolved at
+    session_policy: str | None = None  # an STS session's policy (RAM-6: rights ∩ this)
+    # Set by the gateway: authorizes one more action the call depends on (ram:PassRole,
+    # vpc:CreateDefaultVpc ...) for this caller; see ``require``.
+    authorizer: Callable[[Context, str, Sequence[str], dict[str, str] | None], None] | None = None
     # The call's transaction, begun on first use: a handler that needs no data opens none.
     begin: Callable[[], Connection] | None = None
     _conn: Connection | None = None
@@ -52,6 +74,13 @@ class Context:
             assert self.begin is not None, "a handler's context is given a transaction opener"
             self._conn = self.begin()
         return self._conn
+
+    def require(self, action: str, resources: Sequence[str], context: dict[str, str] | None = None) -> None:
+        """Authorize a dependent action (e.g. ``ram:PassRole`` on the role given to an instance) for
+        this caller, with extra condition keys; raises the product's denial. A no-op without an
+        authorizer (in-process callers such as the admin CLI act as the account)."""
+        if self.authorizer is not None:
+            self.authorizer(self, action, resources, context)
 
     @property
     def account_id(self) -> str:

@@ -14,20 +14,30 @@ Req = TypeVar("Req", bound=Request)
 Body = dict[str, Any]
 
 
+_FORBIDDEN_RAM = "User not authorized to operate on the specified resource, or this API doesn't support RAM."
+_NO_PERMISSION = "You are not authorized to do this action. You should be authorized by RAM."
+
+
 @dataclass(frozen=True, slots=True)
 class Product:
     name: str  # "Ecs"
     version: str  # "2014-05-26"
     service: str  # RAM service prefix and endpoint label: "ecs"
+    denied_code: str = "Forbidden.RAM"  # what a RAM denial is called by this product (always HTTP 403)
+    denied_message: str = _FORBIDDEN_RAM
 
 
 ECS = Product("Ecs", "2014-05-26", "ecs")
 VPC = Product("Vpc", "2016-04-28", "vpc")
+RAM = Product("Ram", "2015-05-01", "ram", "NoPermission", _NO_PERMISSION)
+STS = Product("Sts", "2015-04-01", "sts", "NoPermission", _NO_PERMISSION)
 # Our own product, for what Alibaba offers only in its console (rule checks, risk reports, SG tools):
 # same wire, signatures, errors and authorization, under a name no Alibaba SDK call can collide with.
 SECPLANE = Product("Secplane", "2026-11-28", "secplane")
-PRODUCTS: tuple[Product, ...] = (ECS, VPC, SECPLANE)
+PRODUCTS: tuple[Product, ...] = (ECS, VPC, RAM, STS, SECPLANE)
 
+# required: RegionId must be given; optional: defaults to the server's region; none: a global service
+# (RAM, STS) whose ARNs carry an empty region.
 RegionRule = Literal["required", "optional", "none"]
 
 
@@ -41,6 +51,9 @@ class Operation(Generic[Req]):
     writes: bool
     idempotent: bool
     region: RegionRule
+    # Allowed to every authenticated caller without a policy (sts:GetCallerIdentity): it still passes
+    # through authorize, which knows to let it by.
+    always_allowed: bool = False
 
     @property
     def ram_action(self) -> str:
@@ -64,6 +77,7 @@ def operation(
     writes: bool = False,
     idempotent: bool = False,
     region: RegionRule = "required",
+    always_allowed: bool = False,
 ) -> Callable[[Callable[[Context, Req], Body]], Callable[[Context, Req], Body]]:
     """Declare ``handler`` as the implementation of ``product``'s ``action``."""
 
@@ -71,7 +85,9 @@ def operation(
         key = (product.version, action)
         if key in REGISTRY:
             raise RuntimeError(f"{product.name} {action} is declared twice")
-        REGISTRY[key] = Operation(product, action, request, handler, resources, writes, idempotent, region)
+        REGISTRY[key] = Operation(
+            product, action, request, handler, resources, writes, idempotent, region, always_allowed
+        )
         return handler
 
     return register

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ApiError(Exception):
     """An error the client sees as ``{RequestId, HostId, Code, Message, Recommend}``."""
 
-    __slots__ = ("code", "message", "status")
+    __slots__ = ("code", "extra", "message", "status")
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        self.extra = extra  # more fields of the error body, e.g. ``AccessDeniedDetail`` on a RAM denial
 
 
 def missing_parameter(name: str) -> ApiError:

@@ -313,3 +313,198 @@ key_pairs = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
 )
+
+# ---------------------------------------------------------------- RAM and STS
+# Users, groups and roles are referenced by their numeric id, so a rename touches one row (access keys,
+# which predate RAM, carry the user *name* and are renamed with the user).
+
+ram_users = Table(
+    "ram_users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(16), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("display_name", String(128), nullable=False, server_default=""),
+    Column("mobile_phone", String(64), nullable=False, server_default=""),
+    Column("email", String(128), nullable=False, server_default=""),
+    Column("comments", String(128), nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("last_login_at", Float, nullable=True),
+    Index("uq_ram_users_account_name", "account_id", "name", unique=True),
+)
+
+# Console password of a user: a scrypt hash, with earlier hashes for PasswordReusePrevention.
+ram_login_profiles = Table(
+    "ram_login_profiles",
+    metadata,
+    Column("user_id", String(32), ForeignKey("ram_users.id"), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("previous_hashes", Text, nullable=False, server_default="[]"),  # JSON list, newest first
+    Column("password_reset_required", Boolean, nullable=False, default=False),
+    Column("mfa_bind_required", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+ram_groups = Table(
+    "ram_groups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(16), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("comments", String(128), nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("uq_ram_groups_account_name", "account_id", "name", unique=True),
+)
+
+ram_group_members = Table(
+    "ram_group_members",
+    metadata,
+    Column("group_id", String(32), ForeignKey("ram_groups.id"), primary_key=True),
+    Column("user_id", String(32), ForeignKey("ram_users.id"), primary_key=True, index=True),
+    Column("joined_at", Float, nullable=False),
+)
+
+ram_roles = Table(
+    "ram_roles",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(16), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("description", String(1024), nullable=False, server_default=""),
+    Column("trust_policy", Text, nullable=False),
+    Column("max_session_duration", Integer, nullable=False, default=3600),
+    Column("allow_console_login", Boolean, nullable=False, default=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("uq_ram_roles_account_name", "account_id", "name", unique=True),
+)
+
+# RAM tags (roles and policies), JSON-array strings on the wire.
+ram_tags = Table(
+    "ram_tags",
+    metadata,
+    Column("account_id", String(16), primary_key=True),
+    Column("resource_type", String(16), primary_key=True),  # role | policy
+    Column("resource_name", String(128), primary_key=True),
+    Column("tag_key", String(128), primary_key=True),
+    Column("tag_value", String(128), nullable=False, server_default=""),
+)
+
+# Custom policies. System policies are not stored: they are code (domain.system_policies), the same in
+# every account and read-only.
+ram_policies = Table(
+    "ram_policies",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(16), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", String(1024), nullable=False, server_default=""),
+    Column("default_version", String(16), nullable=False),
+    Column("next_version", Integer, nullable=False),  # v<n> of the next CreatePolicyVersion
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("uq_ram_policies_account_name", "account_id", "name", unique=True),
+)
+
+ram_policy_versions = Table(
+    "ram_policy_versions",
+    metadata,
+    Column("policy_id", String(32), ForeignKey("ram_policies.id"), primary_key=True),
+    Column("version_id", String(16), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# A policy (System or Custom, by name) attached to a user, group or role (by id), for the whole account
+# (resource_group_id "") or for one resource group.
+ram_attachments = Table(
+    "ram_attachments",
+    metadata,
+    Column("account_id", String(16), ForeignKey("accounts.id"), primary_key=True),
+    Column("principal_type", String(8), primary_key=True),  # User | Group | Role
+    Column("principal_id", String(32), primary_key=True),
+    Column("policy_type", String(8), primary_key=True),  # System | Custom
+    Column("policy_name", String(128), primary_key=True),
+    Column("resource_group_id", String(64), primary_key=True, server_default=""),
+    Column("attached_at", Float, nullable=False),
+    Index("ix_ram_attachments_policy", "account_id", "policy_type", "policy_name"),
+)
+
+# Virtual MFA devices; the TOTP seed is sealed with the master key.
+ram_mfa_devices = Table(
+    "ram_mfa_devices",
+    metadata,
+    Column("account_id", String(16), ForeignKey("accounts.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("seed_sealed", Text, nullable=False),
+    Column("user_id", String(32), ForeignKey("ram_users.id"), nullable=True, unique=True),
+    Column("activated_at", Float, nullable=True),
+    Column("last_code_step", BigInteger, nullable=True),  # a TOTP code is accepted once
+    Column("created_at", Float, nullable=False),
+)
+
+# Per-account RAM settings, JSON documents in their wire shape (password policy, security preference).
+ram_settings = Table(
+    "ram_settings",
+    metadata,
+    Column("account_id", String(16), ForeignKey("accounts.id"), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+# Bumped by every RAM write in the same transaction: every server process keys its compiled-policy
+# cache on it, so a change in one process is seen by the next call in any other.
+ram_revisions = Table(
+    "ram_revisions",
+    metadata,
+    Column("account_id", String(16), ForeignKey("accounts.id"), primary_key=True),
+    Column("revision", BigInteger, nullable=False),
+)
+
+# STS role sessions. The secret is sealed; the security token is a random string of which only the
+# SHA-256 is kept. ``caller`` is the ARN (or service name) that assumed the role: the trust policy is
+# evaluated against it again while the session is used.
+sts_sessions = Table(
+    "sts_sessions",
+    metadata,
+    Column("access_key_id", String(64), primary_key=True),
+    Column("account_id", String(16), ForeignKey("accounts.id"), nullable=False),
+    Column("role_id", String(32), nullable=False, index=True),
+    Column("session_name", String(64), nullable=False),
+    Column("secret_sealed", Text, nullable=False),
+    Column("token_sha256", String(64), nullable=False),
+    Column("session_policy", Text, nullable=True),
+    Column("caller", String(256), nullable=False),
+    Column("source_identity", String(128), nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+# ---- instance RAM roles and metadata options
+# One role per instance (the primary key). Rows go with their instance (ON DELETE CASCADE). A role an
+# instance uses cannot be deleted: DeleteRole asks ``store.instance_roles.role_in_use``, and the foreign
+# key to ram_roles is the backstop. ``policy`` is AttachInstanceRamRole's extra policy, applied as the
+# session policy of the credentials the metadata service hands out.
+instance_ram_roles = Table(
+    "instance_ram_roles",
+    metadata,
+    Column("instance_id", String(64), ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", String(16), ForeignKey("accounts.id"), nullable=False),
+    Column("role_id", String(32), ForeignKey("ram_roles.id"), nullable=False, index=True),
+    Column("role_name", String(64), nullable=False),
+    Column("policy", Text, nullable=True),
+    Column("attached_at", Float, nullable=False),
+)
+
+# ModifyInstanceMetadataOptions; an instance without a row has the defaults (enabled, optional, 1).
+instance_metadata_options = Table(
+    "instance_metadata_options",
+    metadata,
+    Column("instance_id", String(64), ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True),
+    Column("http_endpoint", String(8), nullable=False, server_default="enabled"),
+    Column("http_tokens", String(8), nullable=False, server_default="optional"),
+    Column("hop_limit", Integer, nullable=False, server_default="1"),
+)
