@@ -35,9 +35,9 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+@contextmanager
+def _fresh_pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards."""
     import psycopg
 
     if not _pg_available():
@@ -52,6 +52,21 @@ def pg_database() -> Iterator[str]:
     finally:
         with psycopg.connect(_libpq(PG_ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """The session's PostgreSQL database: the ``pg_api`` server's. A test that starts its own server
+    (with its own master key) takes ``own_pg_database`` instead."""
+    with _fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture()
+def own_pg_database() -> Iterator[str]:
+    """A PostgreSQL database of this test alone."""
+    with _fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -175,6 +175,6 @@ def _session_principal(db: Database, session: sts.Session) -> Principal | None:
         trust = parse_policy(trust_text, kind="trust")
     except PolicyError:
         return None
-    if not trusts(trust, session.caller, {}):
+    if not trusts(trust, session.caller, account_id, {}):
         return None
     return Principal.role_session(account_id, session.role_id, role_name, session.session_name)

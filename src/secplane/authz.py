@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from secplane.domain.policy import (
     CompiledPolicies,
@@ -37,18 +37,38 @@ log = logging.getLogger("secplane.authz")
 _PRODUCT_BY_SERVICE = {p.service: p for p in PRODUCTS}
 _MAX_CACHED = 10_000
 
+# What a RAM user may do to itself without a policy when the account's security preference allows it
+# (SetSecurityPreference): action -> the preference's field.
+SELF_SERVICE = {
+    "ram:ChangePassword": "allow_user_to_change_password",
+    "ram:GetLoginProfile": "allow_user_to_change_password",
+    "ram:CreateAccessKey": "allow_user_to_manage_access_keys",
+    "ram:ListAccessKeys": "allow_user_to_manage_access_keys",
+    "ram:UpdateAccessKey": "allow_user_to_manage_access_keys",
+    "ram:DeleteAccessKey": "allow_user_to_manage_access_keys",
+    "ram:GetAccessKeyLastUsed": "allow_user_to_manage_access_keys",
+    "ram:CreateVirtualMFADevice": "allow_user_to_manage_mfa_devices",
+    "ram:BindMFADevice": "allow_user_to_manage_mfa_devices",
+    "ram:UnbindMFADevice": "allow_user_to_manage_mfa_devices",
+    "ram:GetUserMFAInfo": "allow_user_to_manage_mfa_devices",
+}
+
 
 class Authorizer:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._identity: dict[tuple[str, str, str], tuple[int, CompiledPolicies]] = {}
         self._session: dict[str, CompiledPolicies] = {}
+        self._preferences: dict[str, tuple[int, Any]] = {}
 
     def authorize(self, ctx: Context, op: Operation[Any], request: Any) -> list[str]:
         """Return the resource ARNs the call touches, or raise the product's denial (HTTP 403)."""
         resources = op.resources(ctx, request)
         if ctx.principal.kind not in ("root", "service") and not op.always_allowed:
-            self._check(ctx, op.product, op.ram_action, resources, request_tags(request))
+            keys = request_tags(request)
+            if op.conditions is not None:
+                keys = {**(keys or {}), **op.conditions(ctx, request)}
+            self._check(ctx, op.product, op.ram_action, resources, keys)
         return resources
 
     def require(
@@ -66,8 +86,9 @@ class Authorizer:
             return hit[1]
         from secplane.store.ram_policies import principal_policies
 
+        principal_kind: Literal["user", "role"] = "role" if kind == "role" else "user"
         with self._db.read() as conn:
-            attached = principal_policies(conn, account_id, kind, principal_id)
+            attached = principal_policies(conn, account_id, principal_kind, principal_id)
         pairs: list[tuple[PolicyRef, Policy]] = []
         for a in attached:
             if a.resource_group_id:  # resource-group scope: not evaluated yet (see the README)
@@ -110,8 +131,35 @@ class Authorizer:
             if effect == "Allow" and session is not None:
                 effect = session.evaluate(action, resource, context)
                 policy_type = "SessionPolicy"
+            if effect == "ImplicitDeny" and self._self_service(ctx, action, resource):
+                continue
             if effect != "Allow":
                 raise denial(ctx, product, action, resource, effect, policy_type)
+
+    def _self_service(self, ctx: Context, action: str, resource: str) -> bool:
+        """A RAM user acting on itself (its user, or a new MFA device) where the preference allows."""
+        p = ctx.principal
+        field = SELF_SERVICE.get(action)
+        if p.kind != "user" or field is None:
+            return False
+        own = f"acs:ram::{p.account_id}:user/{p.name}"
+        if resource != own and not (action == "ram:CreateVirtualMFADevice" and resource.endswith(":mfa/*")):
+            return False
+        return bool(getattr(self._preference(p.account_id, ctx.ram_revision), field))
+
+    def _preference(self, account_id: str, revision: int) -> Any:
+        hit = self._preferences.get(account_id)
+        if hit is not None and hit[0] == revision:
+            return hit[1]
+        from secplane.operations.ram.account import SECURITY_PREFERENCE, SecurityPreference
+        from secplane.store.ram_credentials import setting
+
+        with self._db.read() as conn:
+            preference = SecurityPreference.from_document(setting(conn, account_id, SECURITY_PREFERENCE))
+        if len(self._preferences) >= _MAX_CACHED:
+            self._preferences.clear()
+        self._preferences[account_id] = (revision, preference)
+        return preference
 
 
 def request_context(ctx: Context, extra: dict[str, str] | None = None) -> RequestContext:
@@ -171,12 +219,14 @@ def denial(
     return ApiError(product.denied_code, product.denied_message, 403, {"AccessDeniedDetail": detail})
 
 
-def trust_caller(caller: str) -> TrustCaller:
-    """Who assumed a role, as stored with its session: an ARN, or a cloud service's name."""
+def trust_caller(caller: str, account_id: str = "") -> TrustCaller:
+    """Who assumed a role, as stored with its session: an ARN, or the name of a cloud service acting in
+    ``account_id`` (the role's account)."""
     if caller.startswith("acs:"):
         return TrustCaller(account_id=caller.split(":")[3], arn=caller, service="")
-    return TrustCaller(account_id="", arn="", service=caller)
+    return TrustCaller(account_id=account_id, arn="", service=caller)
 
 
-def trusts(trust: Policy, caller: str, context: dict[str, str]) -> bool:
-    return trust_allows(trust, trust_caller(caller), RequestContext(dict(context))).effect == "Allow"
+def trusts(trust: Policy, caller: str, account_id: str, context: dict[str, str]) -> bool:
+    allowed = trust_allows(trust, trust_caller(caller, account_id), RequestContext(dict(context)))
+    return allowed.effect == "Allow"

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -71,8 +72,9 @@ class Response:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self.clock = clock  # tests move it to see credentials expire
         self.db, self.master_key = open_store(settings)
         self.authn = Authenticator(self.db, self.master_key)
         self.authz = Authorizer(self.db)
@@ -86,7 +88,7 @@ class Gateway:
 
     def handle(self, w: WireRequest) -> Response:
         started = time.perf_counter()
-        now = time.time()
+        now = self.clock()
         rid = new_request_id()
         xml_root: str | None = None
         caller: Caller | None = None

@@ -54,6 +54,8 @@ class Operation(Generic[Req]):
     # Allowed to every authenticated caller without a policy (sts:GetCallerIdentity): it still passes
     # through authorize, which knows to let it by.
     always_allowed: bool = False
+    # The action's own condition keys for RAM policies (e.g. ``vpc:CreateDefaultVpc``), from the request.
+    conditions: Callable[[Context, Req], dict[str, str]] | None = None
 
     @property
     def ram_action(self) -> str:
@@ -64,8 +66,18 @@ REGISTRY: dict[tuple[str, str], Operation[Any]] = {}
 
 
 def all_resources(ctx: Context, req: Any) -> list[str]:
-    """Actions that are not about one resource (Describe*, Create* before the id exists)."""
+    """Actions that are about no resource at all (DescribeRegions, DescribeInstanceTypes)."""
     return [ctx.arn("*")]
+
+
+def any_of(kind: str) -> Callable[[Context, Any], list[str]]:
+    """Actions on a kind of resource before (or regardless of) any one id: ``<kind>/*``, e.g. Create*
+    and the Describe* of a whole kind."""
+
+    def resources(ctx: Context, req: Any) -> list[str]:
+        return [ctx.arn(f"{kind}/*")]
+
+    return resources
 
 
 def operation(
@@ -78,6 +90,7 @@ def operation(
     idempotent: bool = False,
     region: RegionRule = "required",
     always_allowed: bool = False,
+    conditions: Callable[[Context, Req], dict[str, str]] | None = None,
 ) -> Callable[[Callable[[Context, Req], Body]], Callable[[Context, Req], Body]]:
     """Declare ``handler`` as the implementation of ``product``'s ``action``."""
 
@@ -86,7 +99,16 @@ def operation(
         if key in REGISTRY:
             raise RuntimeError(f"{product.name} {action} is declared twice")
         REGISTRY[key] = Operation(
-            product, action, request, handler, resources, writes, idempotent, region, always_allowed
+            product,
+            action,
+            request,
+            handler,
+            resources,
+            writes,
+            idempotent,
+            region,
+            always_allowed,
+            conditions,
         )
         return handler
 

@@ -41,8 +41,9 @@ def _role_arn(req: AssumeRoleRequest) -> tuple[str, str]:
 
 
 def _assume_role_resources(ctx: Context, req: AssumeRoleRequest) -> list[str]:
-    account_id, name = _role_arn(req)
-    return [f"acs:ram::{account_id}:role/{name}"]
+    """The role; a malformed RoleArn is authorized as given (and then refused by the handler)."""
+    match = _ROLE_ARN.match(req.role_arn)
+    return [f"acs:ram::{match.group(1)}:role/{match.group(2)}" if match else req.role_arn or "*"]
 
 
 @operation(STS, "AssumeRole", AssumeRoleRequest, resources=_assume_role_resources, writes=True, region="none")

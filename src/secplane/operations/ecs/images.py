@@ -12,7 +12,7 @@ from secplane.domain.catalog import FAMILIES, Image, InstanceType, find_images, 
 from secplane.operations.context import Context
 from secplane.operations.ecs.common import TagParam, dry_run_passed
 from secplane.operations.paging import clamp_max_results, decode_token, encode_token, page_fields, page_window
-from secplane.operations.registry import ECS, Body, operation
+from secplane.operations.registry import ECS, Body, any_of, operation
 from secplane.protocol.errors import invalid_parameter
 from secplane.protocol.params import Request
 
@@ -131,7 +131,7 @@ def _check_enums(req: DescribeImagesRequest) -> None:
             raise invalid_parameter("Status", f"Image statuses are {', '.join(IMAGE_STATUSES)}.")
 
 
-@operation(ECS, "DescribeImages", DescribeImagesRequest)
+@operation(ECS, "DescribeImages", DescribeImagesRequest, resources=any_of("image"))
 def describe_images(ctx: Context, req: DescribeImagesRequest) -> Body:
     offset, limit = page_window(req.page_number, req.page_size, max_size=100)
     _check_enums(req)

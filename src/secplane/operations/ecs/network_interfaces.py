@@ -36,7 +36,7 @@ from secplane.operations.paging import (
     page_fields,
     page_window,
 )
-from secplane.operations.registry import ECS, Body, operation
+from secplane.operations.registry import ECS, Body, any_of, operation
 from secplane.protocol.errors import ApiError, invalid_parameter, missing_parameter, not_found
 from secplane.protocol.params import Request
 from secplane.store import compute
@@ -587,7 +587,9 @@ def _eni_filter(req: DescribeNetworkInterfacesRequest) -> compute.EniFilter | No
     )
 
 
-@operation(ECS, "DescribeNetworkInterfaces", DescribeNetworkInterfacesRequest)
+@operation(
+    ECS, "DescribeNetworkInterfaces", DescribeNetworkInterfacesRequest, resources=any_of("networkinterface")
+)
 def describe_network_interfaces(ctx: Context, req: DescribeNetworkInterfacesRequest) -> Body:
     offset, limit, token_mode = page_request(
         req.page_number, req.page_size, req.max_results, req.next_token, high=500

@@ -16,7 +16,7 @@ from sqlalchemy import Row
 from secplane.operations.context import Context
 from secplane.operations.ecs import common
 from secplane.operations.paging import clamp_max_results, page_window
-from secplane.operations.registry import ECS, Body, operation
+from secplane.operations.registry import ECS, Body, any_of, operation
 from secplane.protocol.errors import ApiError, invalid_parameter, missing_parameter, not_found
 from secplane.protocol.params import Request
 from secplane.store import security_groups as store
@@ -127,7 +127,14 @@ class CreateSecurityGroupRequest(Request):
     tag: list[common.TagParam] = []
 
 
-@operation(ECS, "CreateSecurityGroup", CreateSecurityGroupRequest, writes=True, idempotent=True)
+@operation(
+    ECS,
+    "CreateSecurityGroup",
+    CreateSecurityGroupRequest,
+    resources=any_of("securitygroup"),
+    writes=True,
+    idempotent=True,
+)
 def create_security_group(ctx: Context, req: CreateSecurityGroupRequest) -> Body:
     _check_name(req.security_group_name)
     _check_description(req.description)
@@ -245,7 +252,7 @@ def _decode_key_token(token: str) -> str | None:
     return text[2:]
 
 
-@operation(ECS, "DescribeSecurityGroups", DescribeSecurityGroupsRequest)
+@operation(ECS, "DescribeSecurityGroups", DescribeSecurityGroupsRequest, resources=any_of("securitygroup"))
 def describe_security_groups(ctx: Context, req: DescribeSecurityGroupsRequest) -> Body:
     f = _describe_filter(req)
     token_mode = _token_mode(req)
