@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -10,7 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from secplane import logs
+from secplane import cli_iam, cli_lab, cli_sg, logs
 from secplane.config import Settings
 
 SNIPPET = """\
@@ -63,17 +64,24 @@ Point an SDK at it:
     else:
         print(f"credentials: {settings.data_dir / 'credentials.json'}", flush=True)
     os.environ.update(settings.to_env())
-    uvicorn.run(
-        "secplane.gateway:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        log_level=args.log_level.lower(),
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    with contextlib.ExitStack() as stack:
+        # Background parts live in this (the supervising) process, once per server, not per worker.
+        stack.enter_context(cli_lab.dataplane(args.dataplane, settings))
+        if args.metadata_proxy is not None:
+            from secplane.dataplane.metadata import serve_metadata_proxy
+
+            stack.enter_context(serve_metadata_proxy(settings, args.metadata_proxy))
+        uvicorn.run(
+            "secplane.gateway:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+            log_level=args.log_level.lower(),
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
     return 0
 
 
@@ -214,6 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (env SECPLANE_WORKERS, default 1)")
     serve.add_argument("--log-level", default=os.environ.get("SECPLANE_LOG_LEVEL", "info"))
     _store_args(serve)
+    cli_lab.add_serve_arguments(serve)
+    serve.add_argument(
+        "--metadata-proxy",
+        type=int,
+        metavar="PORT",
+        help="development metadata service: an HTTP proxy on 127.0.0.1:PORT (0: any free port); the "
+        "instance is named in the proxy credentials (the log shows the HTTP_PROXY to set)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     init = sub.add_parser("init", help="create the data dir, database and root account without serving")
@@ -235,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument("--json", action="store_true", help="print JSON for scripts")
     actions.set_defaults(func=cmd_actions)
 
+    cli_iam.add_parser(sub)
+    cli_lab.add_parser(sub)
+    cli_sg.add_parser(sub)
     _admin_parser(sub)
     return parser
 

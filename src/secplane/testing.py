@@ -80,8 +80,10 @@ def server(
     workers: int = 1,
     env: dict[str, str] | None = None,
     startup_timeout: float = 60.0,
+    extra_args: list[str] | None = None,
 ) -> Iterator[RunningServer]:
-    """Start ``secplane serve`` on a free port with a fresh data dir; stop it and clean up on exit."""
+    """Start ``secplane serve`` on a free port with a fresh data dir; stop it and clean up on exit.
+    ``extra_args`` go to ``serve`` as they are (e.g. ``["--dataplane", "netns"]``)."""
     own_dir = data_dir is None
     path = Path(tempfile.mkdtemp(prefix="secplane-")) if own_dir else Path(data_dir)  # type: ignore[arg-type]
     port = free_port()
@@ -98,6 +100,7 @@ def server(
     cmd += ["--workers", str(workers)]
     if database_url:
         cmd += ["--database-url", database_url]
+    cmd += extra_args or []
     path.mkdir(parents=True, exist_ok=True)
     log = open(path / "server.log", "ab")  # noqa: SIM115  (closed in finally)
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})

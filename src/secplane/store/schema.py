@@ -508,3 +508,73 @@ instance_metadata_options = Table(
     Column("http_tokens", String(8), nullable=False, server_default="optional"),
     Column("hop_limit", Integer, nullable=False, server_default="1"),
 )
+
+# ---------------------------------------------------------------- risk snapshots
+# The daily risk report (SPEC SG-18, store.risk): a run holds every group's findings (domain.risk) as
+# the rules were when it ran. Readers take the latest finished run of a day. The children of a run are
+# deleted with it by store.risk (no foreign keys: a run inserts a million rows, checks would cost).
+
+risk_runs = Table(
+    "risk_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("day", String(10), nullable=False),  # YYYY-MM-DD (UTC) the snapshot stands for
+    Column("status", String(16), nullable=False),  # running | done | failed
+    Column("taken_by", String(128), nullable=False, server_default=""),  # host:pid, or "cli"
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("groups", Integer, nullable=False, server_default="0"),  # groups looked at
+    Column("rules", BigInteger, nullable=False, server_default="0"),  # rules looked at
+    Column("findings", BigInteger, nullable=False, server_default="0"),
+    Index("ix_risk_runs_day", "day", "status"),
+)
+
+# Who takes a day's scheduled snapshot: the server process whose insert of the day's row succeeds.
+risk_days = Table(
+    "risk_days",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("run_id", String(32), nullable=False),
+    Column("claimed_at", Float, nullable=False),
+)
+
+# One row per group with findings in a run; ``rank`` orders the riskiest first (store.risk.rank_of).
+risk_groups = Table(
+    "risk_groups",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("security_group_id", String(64), primary_key=True),
+    Column("account_id", String(16), nullable=False),
+    Column("region_id", String(32), nullable=False),
+    Column("level", Integer, nullable=False),  # the worst finding: 3 serious, 2 warning, 1 info
+    Column("serious", Integer, nullable=False),
+    Column("warning", Integer, nullable=False),
+    Column("info", Integer, nullable=False),
+    Column("rules", Integer, nullable=False),
+    Column("rank", BigInteger, nullable=False),
+    Index("ix_risk_groups_rank", "run_id", "account_id", "region_id", "rank"),
+)
+
+# A finding, with the offending rule's fields as they were (the rule may be gone since).
+risk_findings = Table(
+    "risk_findings",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("security_group_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("level", Integer, nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("rule_id", String(64), nullable=False, server_default=""),
+    Column("direction", String(8), nullable=False, server_default=""),
+    Column("policy", String(8), nullable=False, server_default=""),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("ip_protocol", String(8), nullable=False, server_default=""),
+    Column("port_range", String(16), nullable=False, server_default=""),
+    Column("nic_type", String(16), nullable=False, server_default=""),
+    Column("peer_cidr", String(64), nullable=False, server_default=""),
+    Column("peer_group_id", String(64), nullable=False, server_default=""),
+    Column("peer_prefix_list_id", String(64), nullable=False, server_default=""),
+    Column("ports", Text, nullable=False, server_default=""),  # "22,3306"
+    Column("related", Text, nullable=False, server_default=""),  # rule ids, comma-separated
+    Column("rules", Integer, nullable=False, server_default="0"),  # TooManyRules: how many
+)

@@ -2,6 +2,7 @@
 
 from secplane.operations.ecs import (  # noqa: F401
     images,
+    instance_roles,
     instances,
     key_pairs,
     membership,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
+import dataclasses
 import re
 import time
 import uuid
@@ -40,7 +41,7 @@ from secplane.domain.catalog import (
 from secplane.domain.regions import REGIONS_BY_ID
 from secplane.domain.sg_rules import INGRESS, RuleFields, normalize
 from secplane.operations.context import Context
-from secplane.operations.ecs import key_pairs, membership
+from secplane.operations.ecs import instance_roles, key_pairs, membership
 from secplane.operations.ecs.common import (
     TagParam,
     dry_run_passed,
@@ -63,10 +64,11 @@ from secplane.operations.ecs.network_interfaces import (
     take_addresses,
     wanted_groups,
 )
-from secplane.operations.registry import ECS, Body, operation
+from secplane.operations.registry import ECS, Body, any_of, operation
 from secplane.protocol.errors import ApiError, invalid_parameter, missing_parameter, not_found
 from secplane.protocol.params import Request
 from secplane.store import compute
+from secplane.store import instance_roles as instance_role_store
 from secplane.store import key_pairs as key_pair_store
 from secplane.store import security_groups as sg_store
 from secplane.store import tags as tag_store
@@ -113,6 +115,10 @@ class CreateInstanceRequest(Request):
     password_inherit: bool = False
     description: str = ""
     key_pair_name: str = ""
+    ram_role_name: str = ""
+    http_endpoint: str = ""
+    http_tokens: str = ""
+    http_put_response_hop_limit: int | None = None
     user_data: str = ""
     deletion_protection: bool = False
     resource_group_id: str = ""
@@ -266,6 +272,8 @@ class Plan:
     secondaries: list[SecondarySpec] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
     key_pair_name: str = ""
+    role: Row[Any] | None = None  # the instance RAM role (RamRoleName), checked and locked
+    metadata_options: instance_role_store.MetadataOptions = instance_role_store.DEFAULT_OPTIONS
 
     @property
     def vpc_id(self) -> str:
@@ -523,6 +531,7 @@ def _prepare(
     """Everything that can fail, before the instances are written. DryRun ends the call here; its
     rollback also undoes a default group made on the way."""
     plan.key_pair_name = key_pairs.key_pair_for_new_instance(ctx, req.key_pair_name, plan.image.is_windows)
+    _plan_role_and_metadata(ctx, req, plan)
     _plan_secondaries(ctx, plan, specs, switches)
     if _default_group_needed(ctx, plan):
         plan.group_ids = [create_default_group(ctx, ctx.region_id, plan.vpc_id, plan.resource_group_id)]
@@ -533,6 +542,31 @@ def _prepare(
     _allocate(ctx, plan)
     if req.dry_run:
         raise dry_run_passed()
+
+
+def _plan_role_and_metadata(ctx: Context, req: CreateInstanceRequest, plan: Plan) -> None:
+    """RamRoleName (VPC only, trusted by ECS, ram:PassRole) and the metadata options of the batch."""
+    plan.metadata_options = instance_roles.metadata_options(
+        instance_role_store.DEFAULT_OPTIONS,
+        req.http_endpoint,
+        req.http_tokens,
+        req.http_put_response_hop_limit,
+    )
+    if not req.ram_role_name:
+        return
+    if plan.vswitch is None:
+        raise instance_roles.classic_refused()
+    plan.role = instance_roles.ecs_role(ctx, req.ram_role_name, instance_roles.CREATE_FAULTS)
+
+
+def _write_role_and_metadata(ctx: Context, plan: Plan, instance_id: str) -> None:
+    if plan.role is not None:
+        instance_role_store.attach(
+            ctx.conn, instance_id=instance_id, account_id=ctx.account_id, role_id=plan.role.id,
+            role_name=plan.role.name, policy=None, now=ctx.now,
+        )  # fmt: skip
+    if plan.metadata_options != instance_role_store.DEFAULT_OPTIONS:
+        instance_role_store.set_options(ctx.conn, instance_id, plan.metadata_options)
 
 
 # ---------------------------------------------------------------- writing
@@ -555,6 +589,7 @@ def _write(ctx: Context, req: CreateInstanceRequest, plan: Plan, status: str) ->
             resource_group_id=plan.resource_group_id, created_at=ctx.now,
             started_at=ctx.now if status == "Running" else None,
         )  # fmt: skip
+        _write_role_and_metadata(ctx, plan, instance_id)
         primary = _insert_eni(ctx, plan, plan.vswitch, instance_id, 0, plan.addresses[index])
         compute.add_members(ctx.conn, primary, plan.group_ids, ctx.now)
         tag_store.set_tags(ctx.conn, ctx.account_id, ctx.region_id, "instance", instance_id, plan.tags)
@@ -620,7 +655,24 @@ def _create_arns(ctx: Context, req: CreateInstanceRequest) -> list[str]:
     return arns
 
 
-@operation(ECS, "RunInstances", RunInstancesRequest, resources=_create_arns, writes=True, idempotent=True)
+def _create_conditions(ctx: Context, req: CreateInstanceRequest) -> dict[str, str]:
+    """``vpc:CreateDefaultVpc``: true when the call names no vSwitch — on Alibaba such a call lands in
+    the default VPC (made for it if need be); here it makes a classic-network instance. Either way a
+    policy can refuse instances outside a network the caller chose."""
+    specs = getattr(req, "network_interface", [])
+    named = bool(req.v_switch_id) or any(spec.v_switch_id for spec in specs)
+    return {"vpc:CreateDefaultVpc": "false" if named else "true"}
+
+
+@operation(
+    ECS,
+    "RunInstances",
+    RunInstancesRequest,
+    resources=_create_arns,
+    writes=True,
+    idempotent=True,
+    conditions=_create_conditions,
+)
 def run_instances(ctx: Context, req: RunInstancesRequest) -> Body:
     if not 1 <= req.amount <= MAX_AMOUNT:
         raise ApiError("InvalidParam.Amount", f"Amount must be between 1 and {MAX_AMOUNT}.", 403)
@@ -650,7 +702,15 @@ def run_instances(ctx: Context, req: RunInstancesRequest) -> Body:
     return {"InstanceIdSets": {"InstanceIdSet": created}, "OrderId": "", "TradePrice": 0.0}
 
 
-@operation(ECS, "CreateInstance", CreateInstanceRequest, resources=_create_arns, writes=True, idempotent=True)
+@operation(
+    ECS,
+    "CreateInstance",
+    CreateInstanceRequest,
+    resources=_create_arns,
+    writes=True,
+    idempotent=True,
+    conditions=_create_conditions,
+)
 def create_instance(ctx: Context, req: CreateInstanceRequest) -> Body:
     group_ids = [req.security_group_id] if req.security_group_id else []
     plan, switches = _plan(
@@ -723,7 +783,11 @@ def _common_fields(row: Row[Any], enis: list[Row[Any]], groups: list[str]) -> Bo
 
 
 def instance_fields(
-    row: Row[Any], enis: list[Row[Any]], groups: list[str], tags: list[tuple[str, str]]
+    row: Row[Any],
+    enis: list[Row[Any]],
+    groups: list[str],
+    tags: list[tuple[str, str]],
+    metadata: instance_role_store.MetadataOptions,
 ) -> Body:
     """One instance as DescribeInstances shows it, every field of the §3.41 subset present."""
     image = IMAGES_BY_ID.get(row.image_id)
@@ -765,12 +829,7 @@ def instance_fields(
         "NetworkInterfaces": {"NetworkInterface": [_network_interface(e) for e in vpc_enis]},
         "RdmaIpAddress": {"IpAddress": []},
         "Tags": render_tags(tags),
-        "MetadataOptions": {
-            "HttpEndpoint": "enabled",
-            "HttpTokens": "optional",
-            "HttpPutResponseHopLimit": 1,
-            "InstanceMetadataTags": "disabled",
-        },
+        "MetadataOptions": instance_roles.render_options(metadata),
         "CpuOptions": {
             "CoreCount": max(1, itype.cpu // 2),
             "ThreadsPerCore": 2 if itype.cpu > 1 else 1,
@@ -794,8 +853,11 @@ def _render(ctx: Context, rows: Sequence[Row[Any]]) -> list[Body]:
     primaries = {iid: next((e.id for e in enis[iid] if e.eni_type == "Primary"), "") for iid in instance_ids}
     groups = compute.groups_of(ctx.conn, [eni for eni in primaries.values() if eni])
     tags = tag_store.tags_of(ctx.conn, "instance", instance_ids)
+    options = instance_role_store.options_of(ctx.conn, instance_ids)
     return [
-        instance_fields(row, enis[row.id], groups.get(primaries[row.id], []), tags.get(row.id, []))
+        instance_fields(
+            row, enis[row.id], groups.get(primaries[row.id], []), tags.get(row.id, []), options[row.id]
+        )
         for row in rows
     ]
 
@@ -829,6 +891,9 @@ class DescribeInstancesRequest(Request):
     eip_addresses: list[str] = []
     instance_charge_type: str = ""
     lock_reason: str = ""
+    http_endpoint: str = ""
+    http_tokens: str = ""
+    http_put_response_hop_limit: int | None = None
     tag: list[TagParam] = []
     filter: list[FilterParam] = []
     dry_run: bool = False
@@ -904,7 +969,28 @@ def _instance_filter(req: DescribeInstancesRequest) -> compute.InstanceFilter | 
     )
 
 
-@operation(ECS, "DescribeInstances", DescribeInstancesRequest)
+def _metadata_filter(
+    ctx: Context, req: DescribeInstancesRequest, f: compute.InstanceFilter
+) -> compute.InstanceFilter:
+    """HttpEndpoint / HttpTokens / HttpPutResponseHopLimit narrow the instance ids."""
+    if not (req.http_endpoint or req.http_tokens or req.http_put_response_hop_limit is not None):
+        return f
+    instance_roles.metadata_options(
+        instance_role_store.DEFAULT_OPTIONS,
+        req.http_endpoint,
+        req.http_tokens,
+        req.http_put_response_hop_limit,
+    )  # the same checks as for setting them
+    matching = instance_role_store.instances_with_options(
+        ctx.conn, ctx.account_id, ctx.region_id, req.http_endpoint or None, req.http_tokens or None,
+        req.http_put_response_hop_limit,
+    )  # fmt: skip
+    wanted = set(matching)
+    ids = matching if f.ids is None else [i for i in f.ids if i in wanted]
+    return dataclasses.replace(f, ids=ids)
+
+
+@operation(ECS, "DescribeInstances", DescribeInstancesRequest, resources=any_of("instance"))
 def describe_instances(ctx: Context, req: DescribeInstancesRequest) -> Body:
     offset, limit, token_mode = page_request(
         req.page_number, req.page_size, req.max_results, req.next_token, high=100
@@ -912,6 +998,8 @@ def describe_instances(ctx: Context, req: DescribeInstancesRequest) -> Body:
     f = _instance_filter(req)
     if req.dry_run:
         raise dry_run_passed()
+    if f is not None:
+        f = _metadata_filter(ctx, req, f)
     if f is None:
         return {**page_reply(0, offset, limit, token_mode), "Instances": {"Instance": []}}
     page = compute.list_instances(ctx.conn, ctx.account_id, ctx.region_id, f, offset, limit)
