@@ -6,6 +6,8 @@ and drives it over loopback with closed-loop keep-alive clients:
   floor            GET /ping: the same uvicorn + ASGI stack, no authentication, no database
   ECS V3 / V1      DescribeRegions signed ACS3-HMAC-SHA256 (Tea SDK) / HMAC-SHA1 (legacy SDK)
   VPC V3 / V1      DescribeVpcs RegionId=cn-hangzhou, the same two ways
+  ... as RAM user  DescribeRegions V3 signed by a RAM user in 3 groups with 10 policies x 10 statements
+                   (wildcards, conditions): against the root's call, the end-to-end cost of authorization
 
 Every request is signed afresh (new nonce, current timestamp), exactly as the SDKs put it on the wire.
 Server CPU is utime+stime of the server's process tree from /proc. Exit status 1 when any response was
@@ -15,12 +17,14 @@ not 200 (a benchmark that measures errors is worthless). bench/README.md explain
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from _common import (
     Call,
@@ -36,6 +40,7 @@ from _common import (
 )
 from sqlalchemy.engine import make_url
 
+from secplane.client import ApiClient
 from secplane.testing import RunningServer, server
 
 GOAL_MS = 0.3  # the issue's goal: server CPU per signed call
@@ -59,9 +64,58 @@ class Scenario:
     signed: bool = True
 
 
+def ram_user(running: RunningServer) -> RunningServer:
+    """The same server seen with the keys of a RAM user in 3 groups with 10 custom policies of 10
+    statements each (wildcards, conditions, one conditional deny); the allowing statement is the last
+    statement of the last policy, so nothing short-circuits early."""
+    api = ApiClient(running.endpoint, running.access_key_id, running.access_key_secret)
+    ram = "2015-05-01"
+    tag = uuid.uuid4().hex[:6]
+    user = f"bench-{tag}"
+    api.call(ram, "CreateUser", {"UserName": user})
+    owners = [("Group", f"bench-{tag}-{g}") for g in range(3)]
+    for _, group in owners:
+        api.call(ram, "CreateGroup", {"GroupName": group})
+        api.call(ram, "AddUserToGroup", {"GroupName": group, "UserName": user})
+    inside = {"IpAddress": {"acs:SourceIp": ["10.0.0.0/8", "192.168.0.0/16"]}}
+    loopback = {"IpAddress": {"acs:SourceIp": "127.0.0.0/8"}, "Bool": {"acs:SecureTransport": "false"}}
+    for n in range(10):
+        statements: list[dict[str, object]] = [
+            {
+                "Effect": "Allow",
+                "Action": [f"ecs:Describe{k}*", f"vpc:*Vpc{k}"],
+                "Resource": f"acs:ecs:*:*:instance/i-{k}*",
+                "Condition": inside,
+            }
+            for k in range(9)
+        ]
+        if n == 9:
+            statements.append(
+                {"Effect": "Allow", "Action": "ecs:DescribeRegions", "Resource": "*", "Condition": loopback}
+            )
+        else:
+            statements.append(
+                {
+                    "Effect": "Deny",
+                    "Action": "ecs:Delete*",
+                    "Resource": "*",
+                    "Condition": {"NotIpAddress": {"acs:SourceIp": "127.0.0.0/8"}},
+                }
+            )
+        name = f"bench-{tag}-p{n}"
+        document = json.dumps({"Version": "1", "Statement": statements})
+        api.call(ram, "CreatePolicy", {"PolicyName": name, "PolicyDocument": document})
+        kind, owner = owners[n % 3] if n < 9 else ("User", user)
+        attach = {"PolicyType": "Custom", "PolicyName": name, f"{kind}Name": owner}
+        api.call(ram, f"AttachPolicyTo{kind}", attach)
+    key = api.call(ram, "CreateAccessKey", {"UserName": user})["AccessKey"]
+    return replace(running, access_key_id=key["AccessKeyId"], access_key_secret=key["AccessKeySecret"])
+
+
 SCENARIOS = (
     Scenario("floor: GET /ping", ping, signed=False),
     Scenario("ECS DescribeRegions V3", lambda s: V3Signer(s, ECS_REGIONS)),
+    Scenario("... as RAM user V3", lambda s: V3Signer(ram_user(s), ECS_REGIONS)),
     Scenario("ECS DescribeRegions V1", lambda s: V1Signer(s, ECS_REGIONS)),
     Scenario("VPC DescribeVpcs V3", lambda s: V3Signer(s, VPC_VPCS)),
     Scenario("VPC DescribeVpcs V1", lambda s: V1Signer(s, VPC_VPCS)),
@@ -202,6 +256,15 @@ def report(outcomes: list[Outcome]) -> None:
         print(
             f"  {o.scenario.name:<24} CPU/request {o.cpu_ms() / floor_cpu:5.1f}x the floor "
             f"(+{o.cpu_ms() - floor_cpu:.3f} ms), throughput {o.rate() / floor_rate:.2f}x the floor"
+        )
+
+    by_name = {o.scenario.name: o for o in outcomes if o.result is not None}
+    root, user = by_name.get("ECS DescribeRegions V3"), by_name.get("... as RAM user V3")
+    if root is not None and user is not None:
+        extra = user.cpu_ms() - root.cpu_ms()
+        print(
+            f"\nauthorization (RAM user, 100 statements) vs the root's identical call: +{extra:.3f} ms, "
+            f"{extra / user.cpu_ms() * 100:.1f}% of the user's call (goal <= 10%)"
         )
 
     signed = [o for o in outcomes if o.scenario.signed and o.result is not None]
