@@ -162,19 +162,31 @@ class Authorizer:
         return preference
 
 
+_contexts: dict[tuple[str, bool, bool, str, str, int], RequestContext] = {}
+
+
 def request_context(ctx: Context, extra: dict[str, str] | None = None) -> RequestContext:
-    """The global condition keys of a call (reference §8), plus the action's own keys."""
-    values: dict[str, str | Sequence[str]] = {
-        "acs:SourceIp": ctx.source_ip,
-        "acs:SecureTransport": "true" if ctx.secure_transport else "false",
-        "acs:CurrentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.now)),
-        "acs:MFAPresent": "true" if ctx.principal.mfa else "false",
-        "acs:AccessId": ctx.access_key_id,
-        "acs:PrincipalARN": ctx.principal.arn,
-    }
-    if extra:
-        values.update(extra)
-    return RequestContext(values)
+    """The global condition keys of a call (reference §8), plus the action's own keys. The same caller
+    within the same second shares one context (its parsed values are reused)."""
+    p = ctx.principal
+    second = int(ctx.now)
+    key = (ctx.source_ip, ctx.secure_transport, p.mfa, ctx.access_key_id, p.arn, second)
+    base = _contexts.get(key)
+    if base is None:
+        base = RequestContext(
+            {
+                "acs:SourceIp": ctx.source_ip,
+                "acs:SecureTransport": "true" if ctx.secure_transport else "false",
+                "acs:CurrentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)),
+                "acs:MFAPresent": "true" if p.mfa else "false",
+                "acs:AccessId": ctx.access_key_id,
+                "acs:PrincipalARN": p.arn,
+            }
+        )
+        if len(_contexts) >= _MAX_CACHED:
+            _contexts.clear()
+        _contexts[key] = base
+    return base.merged(extra) if extra else base
 
 
 def request_tags(request: Any) -> dict[str, str] | None:
