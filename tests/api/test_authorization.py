@@ -48,6 +48,14 @@ def inproc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[gateway.G
         )
         key = accounts.create_access_key(conn, gw.master_key, creds.account_id, "nobody")
     user = SimpleNamespace(access_key_id=key.id, access_key_secret=key.secret)
+    # No self-service either: with the defaults a user may change its own password without a policy.
+    no_self_service = {
+        "AllowUserToChangePassword": "false",
+        "AllowUserToManageAccessKeys": "false",
+        "AllowUserToManageMFADevices": "false",
+    }
+    preference = REGISTRY[("2015-05-01", "SetSecurityPreference")]
+    assert gw.handle(_signed(creds, preference, no_self_service)).status == 200
     try:
         yield gw, creds, user
     finally:
