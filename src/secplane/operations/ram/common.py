@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from secplane.operations.context import Context
 from secplane.protocol.errors import ApiError
+from secplane.protocol.params import Request
 
 T = TypeVar("T")
 
@@ -69,6 +70,13 @@ def delete_conflict(entity: str, message: str) -> ApiError:
 def ram_arn(ctx: Context, resource: str) -> str:
     """``acs:ram::<account>:<resource>`` — RAM is global, its ARNs carry no region."""
     return f"acs:ram::{ctx.account_id}:{resource}"
+
+
+class PageRequest(Request):
+    """Marker/MaxItems: the paging of every RAM List* action."""
+
+    marker: str = ""
+    max_items: int | None = None
 
 
 def page(items: Sequence[T], marker: str, max_items: int | None, limit: int = 1000) -> tuple[list[T], str]:

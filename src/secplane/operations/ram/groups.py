@@ -15,6 +15,7 @@ from secplane.domain import ids
 from secplane.operations.context import Context
 from secplane.operations.ram.common import (
     GROUP_NAME,
+    PageRequest,
     already_exists,
     check_length,
     check_name,
@@ -58,11 +59,6 @@ class UpdateGroupRequest(Request):
     group_name: str
     new_group_name: str | None = None
     new_comments: str | None = None
-
-
-class ListGroupsRequest(Request):
-    marker: str = ""
-    max_items: int | None = None
 
 
 class MembershipRequest(Request):
@@ -167,8 +163,8 @@ def update_group(ctx: Context, req: UpdateGroupRequest) -> Body:
     return {"Group": _render(existing(ctx, "Group", changes.get("name", group.name)))}
 
 
-@operation(RAM, "ListGroups", ListGroupsRequest, resources=_any_group_arn, region="none")
-def list_groups(ctx: Context, req: ListGroupsRequest) -> Body:
+@operation(RAM, "ListGroups", PageRequest, resources=_any_group_arn, region="none")
+def list_groups(ctx: Context, req: PageRequest) -> Body:
     rows = store.all_in_account(ctx.conn, ram_groups, ctx.account_id)
     chunk, marker = page(rows, req.marker, req.max_items, limit=100)
     return {**page_fields(marker), "Groups": {"Group": [_render(row) for row in chunk]}}

@@ -20,6 +20,7 @@ from secplane.domain.system_policies import SYSTEM_POLICIES
 from secplane.operations.context import Context
 from secplane.operations.ram.common import (
     POLICY_NAME,
+    PageRequest,
     already_exists,
     check_length,
     check_name,
@@ -198,10 +199,8 @@ class DeletePolicyRequest(Request):
     cascading_delete: bool = False
 
 
-class ListPoliciesRequest(Request):
+class ListPoliciesRequest(PageRequest):
     policy_type: str = ""
-    marker: str = ""
-    max_items: int | None = None
     tag: str = ""
 
 

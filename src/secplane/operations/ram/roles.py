@@ -17,6 +17,7 @@ from secplane.domain import ids
 from secplane.operations.context import Context
 from secplane.operations.ram.common import (
     ROLE_NAME,
+    PageRequest,
     already_exists,
     check_length,
     check_name,
@@ -69,9 +70,7 @@ class UpdateRoleRequest(Request):
     new_allow_console_login: bool | None = None
 
 
-class ListRolesRequest(Request):
-    marker: str = ""
-    max_items: int | None = None
+class ListRolesRequest(PageRequest):
     tag: str = ""
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Row
 from secplane.operations.context import Context
 from secplane.operations.ram.common import (
     USER_NAME,
+    PageRequest,
     already_exists,
     check_length,
     check_name,
@@ -69,11 +70,6 @@ class UpdateUserRequest(Request):
     new_mobile_phone: str | None = None
     new_email: str | None = None
     new_comments: str | None = None
-
-
-class ListUsersRequest(Request):
-    marker: str = ""
-    max_items: int | None = None
 
 
 # ---------------------------------------------------------------- shared with the other RAM modules
@@ -216,7 +212,7 @@ def delete_user(ctx: Context, req: UserNameRequest) -> Body:
     return {}
 
 
-@operation(RAM, "ListUsers", ListUsersRequest, resources=any_user_arn, region="none")
-def list_users(ctx: Context, req: ListUsersRequest) -> Body:
+@operation(RAM, "ListUsers", PageRequest, resources=any_user_arn, region="none")
+def list_users(ctx: Context, req: PageRequest) -> Body:
     rows, marker = page(store.list_users(ctx.conn, ctx.account_id), req.marker, req.max_items)
     return {**page_fields(marker), "Users": {"User": [_render(row) for row in rows]}}
