@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from secplane import cli_iam, cli_lab, cli_sg, logs
+from secplane import cli_iam, cli_lab, cli_risk, cli_sg, logs
 from secplane.config import Settings
 
 SNIPPET = """\
@@ -254,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_iam.add_parser(sub)
     cli_lab.add_parser(sub)
     cli_sg.add_parser(sub)
+    cli_risk.add_parser(sub)
     _admin_parser(sub)
     return parser
 

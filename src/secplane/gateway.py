@@ -35,6 +35,7 @@ from secplane.protocol.errors import INTERNAL_ERROR_MESSAGE, ApiError, missing_p
 from secplane.protocol.params import bind
 from secplane.protocol.render import JSON_CONTENT_TYPE, render
 from secplane.protocol.wire import WireRequest, signed_request
+from secplane.risk_scheduler import RiskScheduler
 from secplane.store import idempotency
 from secplane.store.audit import AuditEvent, AuditWriter
 from secplane.store.ram_entities import bump_revision
@@ -79,8 +80,13 @@ class Gateway:
         self.authn = Authenticator(self.db, self.master_key)
         self.authz = Authorizer(self.db)
         self.audit = AuditWriter(self.db)
+        self.risk = RiskScheduler.from_env(self.db)  # the daily risk snapshot (None when turned off)
+        if self.risk is not None:
+            self.risk.start()
 
     def close(self) -> None:
+        if self.risk is not None:
+            self.risk.close()
         self.audit.close()
         self.db.dispose()
 

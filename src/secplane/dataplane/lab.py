@@ -117,8 +117,18 @@ def gateway_of(cidr: IPv4Network) -> str:
 
 
 def find_instance_namespace(instance_id: str) -> list[str]:
-    """Namespaces of running labs that hold ``instance_id`` (normally one)."""
-    return [n for n in netns.list_netns() if (m := _NAME.match(n)) and m.group(2) == instance_id]
+    """Namespaces of running labs that hold ``instance_id``, plumbed and ready (normally one)."""
+    return [
+        n
+        for n in netns.list_netns()
+        if (m := _NAME.match(n)) and m.group(2) == instance_id and is_ready(n)
+    ]
+
+
+def is_ready(namespace: str) -> bool:
+    """An instance namespace is ready once its default route exists: the lab sets it last."""
+    routes = netns.ip("-n", namespace, "-j", "route", "show", "default", check=False)
+    return bool(routes.strip()) and routes.strip() != "[]"
 
 
 # ---------------------------------------------------------------- desired state
@@ -417,15 +427,13 @@ class Lab:
         netns.add(name)
         try:
             netns.sysctl(name, _NO_IPV6)
+            # The default route is set last: it is what marks the namespace ready (``is_ready``).
             netns.ip_batch(
                 name,
                 [
                     f"link add eth0 address {spec.mac} type veth peer name {port} address {GATEWAY_MAC} "
                     f"netns {router}",
                     "link set lo up",
-                    "link set eth0 up",
-                    f"addr add {spec.private_ip}/{spec.prefixlen} dev eth0",
-                    f"route add default via {spec.gateway} dev eth0",
                 ],
             )
             netns.ip_batch(
@@ -436,6 +444,14 @@ class Lab:
                     f"link set {port} up",
                     f"route add {spec.private_ip}/32 dev {port}",
                     f"neigh replace {spec.private_ip} lladdr {spec.mac} dev {port} nud permanent",
+                ],
+            )
+            netns.ip_batch(
+                name,
+                [
+                    "link set eth0 up",
+                    f"addr add {spec.private_ip}/{spec.prefixlen} dev eth0",
+                    f"route add default via {spec.gateway} dev eth0",
                 ],
             )
         except Exception:

@@ -42,12 +42,16 @@ class CheckNetworkAccessRequest(Request):
     reply_of_accepted: bool = False
 
 
+def target_arn(ctx: Context, instance_id: str, network_interface_id: str) -> str:
+    """The ECS resource a check reads: the instance, or the ENI named without an instance."""
+    if network_interface_id and not instance_id:
+        return ctx.arn(f"networkinterface/{network_interface_id}", service="ecs")
+    return ctx.arn(f"instance/{instance_id or '*'}", service="ecs")
+
+
 def _resources(ctx: Context, req: CheckNetworkAccessRequest) -> list[str]:
     """The ECS resources the check reads (the action itself is ``secplane:CheckNetworkAccess``)."""
-    if req.network_interface_id and not req.instance_id:
-        arns = [ctx.arn(f"networkinterface/{req.network_interface_id}", service="ecs")]
-    else:
-        arns = [ctx.arn(f"instance/{req.instance_id or '*'}", service="ecs")]
+    arns = [target_arn(ctx, req.instance_id, req.network_interface_id)]
     if req.peer_instance_id:
         arns.append(ctx.arn(f"instance/{req.peer_instance_id}", service="ecs"))
     return arns
@@ -58,9 +62,8 @@ def check_network_access(ctx: Context, req: CheckNetworkAccessRequest) -> Body:
     direction = _direction(req.direction)
     protocol = _protocol(req.ip_protocol)
     port, source_port = _ports(protocol, req.port, req.source_port)
-    target = _target(ctx, req)
-    ctx.touched.append(target.instance_id or target.eni_id)
-    nic_type = _nic_type(req.nic_type, target)
+    target = find_target(ctx, req.instance_id, req.network_interface_id)
+    nic_type = nic_type_on(req.nic_type, target)
     if req.peer_address and req.peer_instance_id:
         raise invalid_parameter("PeerAddress", "Give PeerAddress or PeerInstanceId, not both.")
     if req.peer_address:
@@ -119,12 +122,12 @@ def _render_hop(endpoint: Endpoint, flow: Flow, e: Explanation) -> Body:
         "ReasonZh": zh,
     }
     if e.rule is not None:
-        hop["DecidingRule"] = _rule(e.rule)
-    hop["MatchedRules"] = {"MatchedRule": [_rule(m) for m in e.matched]}
+        hop["DecidingRule"] = rule_body(e.rule)
+    hop["MatchedRules"] = {"MatchedRule": [rule_body(m) for m in e.matched]}
     return hop
 
 
-def _rule(m: MatchedRule) -> Body:
+def rule_body(m: MatchedRule) -> Body:
     return {
         "SecurityGroupId": m.group_id,
         "SecurityGroupRuleId": m.rule_id,
@@ -184,7 +187,7 @@ def _ports(protocol: str, port: int | None, source_port: int | None) -> tuple[in
     return port, source_port or 0
 
 
-def _nic_type(value: str, target: Endpoint) -> str:
+def nic_type_on(value: str, target: Endpoint) -> str:
     nic = (value or engine.INTRANET).strip().lower()
     if nic not in (engine.INTRANET, engine.INTERNET):
         raise ApiError("InvalidNicType.ValueNotSupported", "The specified NicType does not exist.")
@@ -220,24 +223,24 @@ def _check_family(address: str, protocol: str) -> None:
 # ---------------------------------------------------------------- the two ends
 
 
-def _target(ctx: Context, req: CheckNetworkAccessRequest) -> Endpoint:
-    if req.instance_id and req.network_interface_id:
+def find_target(ctx: Context, instance_id: str, network_interface_id: str) -> Endpoint:
+    """The instance's primary ENI, or the ENI named (recorded for the audit trail)."""
+    if instance_id and network_interface_id:
         raise invalid_parameter("NetworkInterfaceId", "Give InstanceId or NetworkInterfaceId, not both.")
-    if req.network_interface_id:
-        found = engine_inputs.endpoint_of_eni(
-            ctx.conn, ctx.account_id, ctx.region_id, req.network_interface_id
-        )
+    if network_interface_id:
+        found = engine_inputs.endpoint_of_eni(ctx.conn, ctx.account_id, ctx.region_id, network_interface_id)
         if found is None:
             raise not_found(
                 "InvalidEniId.NotFound",
-                f"The specified network interface {req.network_interface_id} does not exist.",
+                f"The specified network interface {network_interface_id} does not exist.",
             )
-        return found
-    if not req.instance_id:
-        raise missing_parameter("InstanceId")
-    found = engine_inputs.endpoint_of_instance(ctx.conn, ctx.account_id, ctx.region_id, req.instance_id)
-    if found is None:
-        raise not_found("InvalidInstanceId.NotFound", "The specified InstanceId does not exist.")
+    else:
+        if not instance_id:
+            raise missing_parameter("InstanceId")
+        found = engine_inputs.endpoint_of_instance(ctx.conn, ctx.account_id, ctx.region_id, instance_id)
+        if found is None:
+            raise not_found("InvalidInstanceId.NotFound", "The specified InstanceId does not exist.")
+    ctx.touched.append(found.instance_id or found.eni_id)
     return found
 
 
