@@ -77,3 +77,34 @@ def test_second_process_with_another_master_key_refuses_to_start(tmp_path: Path)
     with server(data_dir=first_dir) as first, pytest.raises(RuntimeError, match="master key"):  # noqa: SIM117
         with server(data_dir=tmp_path / "b", database_url=first.database_url, startup_timeout=30):
             pass
+
+
+def test_a_policy_change_in_one_process_applies_at_the_next_call_in_the_other(fresh_pg: str | None) -> None:
+    """RAM-7 with several processes: each caches compiled policies, keyed on the account's revision."""
+    from alibabacloud_ecs20140526 import models as m
+    from alibabacloud_ram20150501 import models as ram_models
+    from alibabacloud_tea_openapi.exceptions import ClientException
+
+    from tests.ram_helpers import ecs, make_user, ram
+
+    with two_servers(fresh_pg) as (first, second):
+        creds = make_user(first, "mover", system=("AliyunECSReadOnlyAccess",))
+        reader = ecs(second, creds)
+        request = m.DescribeSecurityGroupsRequest(region_id="cn-hangzhou")
+        reader.describe_security_groups(request)  # second process: allowed, and now cached
+        ram(first).detach_policy_from_user(
+            ram_models.DetachPolicyFromUserRequest(
+                policy_type="System", policy_name="AliyunECSReadOnlyAccess", user_name="mover"
+            )
+        )
+        with pytest.raises(ClientException) as info:
+            reader.describe_security_groups(request)
+        assert info.value.status_code == 403  # type: ignore[attr-defined]
+        ram(first).update_access_key(
+            ram_models.UpdateAccessKeyRequest(
+                user_name="mover", user_access_key_id=creds.access_key_id, status="Inactive"
+            )
+        )
+        with pytest.raises(ClientException) as info:
+            reader.describe_security_groups(request)
+        assert info.value.code == "InvalidAccessKeyId.Inactive"  # type: ignore[attr-defined]
