@@ -76,7 +76,15 @@ def issue_session(
             expires_at=creds.expiration,
         )
     )
+    global _issued
+    _issued += 1
+    if _issued % PURGE_EVERY == 0:
+        purge_expired(conn, now)
     return creds
+
+
+_issued = 0
+PURGE_EVERY = 500  # sessions issued by this process between two purges of long-expired ones
 
 
 def load_session(db: Database, key: MasterKey, access_key_id: str) -> Session | None:
