@@ -10,20 +10,34 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+_KEY: BindParameter[Any] = bindparam("key")
 
 
 def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
@@ -66,6 +80,7 @@ class Database:
             self._hot_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
         self._local = threading.local()  # each thread's hot-path connection
         self._dbapi: Any = self.write_engine.dialect.dbapi
+        self._lock_statements: dict[str, Select[Any]] = {}  # per table, built once (see lock_row)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -79,11 +94,14 @@ class Database:
 
     def lock_row(self, conn: Connection, table: Table, key: Any) -> Any:
         """Lock one row for the rest of the transaction (PostgreSQL); SQLite writers are already serial."""
-        pk = next(iter(table.primary_key.columns))
-        stmt = select(table).where(pk == key)
-        if not self.is_sqlite:
-            stmt = stmt.with_for_update()
-        return conn.execute(stmt).first()
+        stmt = self._lock_statements.get(table.name)
+        if stmt is None:  # built once per table: constructing a select costs more than running it
+            pk = next(iter(table.primary_key.columns))
+            stmt = select(table).where(pk == _KEY)
+            if not self.is_sqlite:
+                stmt = stmt.with_for_update()
+            self._lock_statements[table.name] = stmt
+        return conn.execute(stmt, {"key": key}).first()
 
     def insert_ignore(self, conn: Connection, table: Table, **values: Any) -> bool:
         """``INSERT … ON CONFLICT DO NOTHING``; True when the row was new."""
@@ -202,3 +220,81 @@ def process_lock(path: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+# ---------------------------------------------------------------- plain SQL on the caller's transaction
+#
+# The hottest handler queries (security groups and their rules) skip SQLAlchemy's statement machinery:
+# building a select and looking up its compiled form costs several times what SQLite takes to run it.
+# These run a literal statement (``?`` placeholders, rewritten for PostgreSQL) through the DB-API
+# connection of ``conn``, so they see and join the handler's transaction like any ``conn.execute``.
+
+_PYFORMAT: dict[str, str] = {}  # statement with ? -> with %s
+
+
+def _statement(conn: Connection, sql: str) -> str:
+    if conn.dialect.paramstyle == "qmark":
+        return sql
+    statement = _PYFORMAT.get(sql)
+    if statement is None:
+        statement = _PYFORMAT[sql] = sql.replace("?", "%s")
+    return statement
+
+
+def placeholders(count: int) -> str:
+    """``?, ?, ?`` for an ``IN (...)`` of ``count`` values."""
+    return ", ".join("?" * count)
+
+
+def _run(conn: Connection, sql: str, params: Any, many: bool) -> Any:
+    statement = _statement(conn, sql)
+    fairy = conn.connection
+    cursor = fairy.driver_connection.cursor()  # type: ignore[union-attr]
+    # cursor-level listeners (statement logging, query-count tests) see these statements too; there is
+    # no execution context, and a listener's replacement statement (retval=True) is not applied
+    for listener in conn.dispatch.before_cursor_execute:
+        listener(conn, cursor, statement, params if many else tuple(params), None, many)
+    try:
+        if many:
+            cursor.executemany(statement, params)
+        else:
+            cursor.execute(statement, params)
+    except Exception as exc:
+        cursor.close()
+        dbapi = conn.dialect.loaded_dbapi
+        if not isinstance(exc, dbapi.Error):
+            raise
+        # what conn.execute would raise: SQLAlchemy's wrapper (the gateway maps it to Alibaba errors),
+        # with a dead connection invalidated so that the pool does not hand it out again
+        invalidated = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, cursor)
+        if invalidated:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            statement, params, exc, dbapi.Error, connection_invalidated=invalidated, dialect=conn.dialect
+        ) from exc
+    for listener in conn.dispatch.after_cursor_execute:
+        listener(conn, cursor, statement, params if many else tuple(params), None, many)
+    return cursor
+
+
+def fetchall(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Every row of one query (plain tuples, in the order of the SELECT list)."""
+    cursor = _run(conn, sql, params, False)
+    rows = cursor.fetchall()
+    cursor.close()
+    return list(rows)
+
+
+def fetchone(conn: Connection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    cursor = _run(conn, sql, params, False)
+    row = cursor.fetchone()
+    cursor.close()
+    return tuple(row) if row is not None else None
+
+
+def execute(conn: Connection, sql: str, params: Sequence[Any] = (), many: bool = False) -> int:
+    """One writing statement (``many``: once per parameter tuple of ``params``); its rowcount."""
+    cursor = _run(conn, sql, params, many)
+    count = cursor.rowcount
+    cursor.close()
+    return int(count)

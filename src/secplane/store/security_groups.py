@@ -8,17 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Row,
-    case,
+    bindparam,
     delete,
-    distinct,
-    func,
-    insert,
     or_,
     select,
     update,
@@ -26,15 +22,73 @@ from sqlalchemy import (
 
 from secplane.domain import ids
 from secplane.domain.sg_rules import Rule
+from secplane.store import db as sql
 from secplane.store import tags as tag_store
 from secplane.store.db import Database
 from secplane.store.schema import (
     accounts,
-    network_interfaces,
     prefix_lists,
     security_groups,
     sg_members,
     sg_rules,
+)
+
+
+class Group(NamedTuple):
+    """A ``security_groups`` row (the columns in table order)."""
+
+    id: str
+    account_id: str
+    region_id: str
+    vpc_id: str
+    name: str
+    description: str
+    group_type: str
+    inner_access_policy: str
+    resource_group_id: str
+    service_managed: bool
+    service_id: int
+    created_at: float
+    revision: int
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> Group:
+        group = cls._make(row)
+        if type(group.service_managed) is not bool:  # SQLite gives a BOOLEAN back as 0 or 1
+            group = group._replace(service_managed=bool(group.service_managed))
+        return group
+
+
+class RuleRow(NamedTuple):
+    """An ``sg_rules`` row (the columns in table order)."""
+
+    id: str
+    security_group_id: str
+    direction: str
+    policy: str
+    priority: int
+    ip_protocol: str
+    port_range: str
+    source_port_range: str
+    nic_type: str
+    peer_cidr: str
+    peer_group_id: str
+    peer_group_owner: str
+    peer_prefix_list_id: str
+    local_cidr: str
+    description: str
+    content_key: str
+    created_at: float
+
+
+# The hot queries below are plain SQL through ``store.db`` (see there why); these name the columns in
+# the order of the tuples above.
+_GROUP_COLUMNS = ", ".join(Group._fields)
+_RULE_COLUMNS = ", ".join(RuleRow._fields)
+assert Group._fields == tuple(security_groups.c.keys()) and RuleRow._fields == tuple(sg_rules.c.keys())
+
+_INSERT_GROUP = (
+    f"INSERT INTO security_groups ({_GROUP_COLUMNS}) VALUES ({sql.placeholders(len(Group._fields))})"
 )
 
 
@@ -54,46 +108,58 @@ def insert_group(
 ) -> str:
     """A new group with no rules; normal groups let members talk (Accept), enterprise ones isolate them."""
     group_id = ids.resource_id("sg", region_id)
-    conn.execute(
-        insert(security_groups).values(
-            id=group_id,
-            account_id=account_id,
-            region_id=region_id,
-            vpc_id=vpc_id,
-            name=name,
-            description=description,
-            group_type=group_type,
-            inner_access_policy="Accept" if group_type == "normal" else "Drop",
-            resource_group_id=resource_group_id,
-            service_managed=service_managed,
-            service_id=service_id,
-            created_at=now,
-            revision=0,
-        )
-    )
+    inner_access_policy = "Accept" if group_type == "normal" else "Drop"
+    # in the order of Group's fields
+    values = (
+        group_id, account_id, region_id, vpc_id, name, description, group_type, inner_access_policy,
+        resource_group_id, service_managed, service_id, now, 0,
+    )  # fmt: skip
+    sql.execute(conn, _INSERT_GROUP, values)
     return group_id
+
+
+# built once: constructing a select costs more than running it
+_GET_GROUP = select(security_groups).where(
+    security_groups.c.id == bindparam("group_id"), security_groups.c.account_id == bindparam("account_id")
+)
+_GET_GROUP_IN_REGION = _GET_GROUP.where(security_groups.c.region_id == bindparam("region_id"))
 
 
 def get_group(
     conn: Connection, account_id: str, group_id: str, region_id: str | None = None
 ) -> Row[Any] | None:
-    stmt = select(security_groups).where(
-        security_groups.c.id == group_id, security_groups.c.account_id == account_id
-    )
-    if region_id is not None:
-        stmt = stmt.where(security_groups.c.region_id == region_id)
-    return conn.execute(stmt).first()
+    params = {"group_id": group_id, "account_id": account_id}
+    if region_id is None:
+        return conn.execute(_GET_GROUP, params).first()
+    return conn.execute(_GET_GROUP_IN_REGION, {**params, "region_id": region_id}).first()
+
+
+_GROUP_IN_REGION = (
+    f"SELECT {_GROUP_COLUMNS} FROM security_groups WHERE id = ? AND account_id = ? AND region_id = ?"
+)
+
+
+def group_in_region(conn: Connection, account_id: str, group_id: str, region_id: str) -> Group | None:
+    """``get_group`` as a plain tuple, for the hot paths (a tenth of its cost)."""
+    row = sql.fetchone(conn, _GROUP_IN_REGION, (group_id, account_id, region_id))
+    return Group.of(row) if row is not None else None
+
+
+_LOCK_GROUP = f"SELECT {_GROUP_COLUMNS} FROM security_groups WHERE id = ?"
+
+
+def lock_group(db: Database, conn: Connection, group_id: str) -> Group | None:
+    """``Database.lock_row`` for a group (any account): the row, locked for the rest of the transaction."""
+    row = sql.fetchone(conn, _LOCK_GROUP if db.is_sqlite else _LOCK_GROUP + " FOR UPDATE", (group_id,))
+    return Group.of(row) if row is not None else None
 
 
 def bump_revision(conn: Connection, group_ids: Iterable[str]) -> None:
     """Mark the groups changed (rules, policy or members) for anything compiled from them."""
     wanted = list(group_ids)
     if wanted:
-        conn.execute(
-            update(security_groups)
-            .where(security_groups.c.id.in_(wanted))
-            .values(revision=security_groups.c.revision + 1)
-        )
+        statement = "UPDATE security_groups SET revision = revision + 1 WHERE id IN ({})"
+        sql.execute(conn, statement.format(sql.placeholders(len(wanted))), wanted)
 
 
 def rule_from_row(row: Any) -> Rule:
@@ -122,71 +188,101 @@ def find_rule_by_content(conn: Connection, group_id: str, rule: Rule) -> str | N
     ).scalar()
 
 
-def existing_content_keys(conn: Connection, group_id: str, rules: Sequence[Rule]) -> set[str]:
-    """Which of ``rules`` the group already has (one query for a whole batch)."""
-    keys = [r.content_key for r in rules]
+def existing_content_keys(conn: Connection, group_id: str, keys: Sequence[str]) -> set[str]:
+    """Which of the rule ``keys`` (``Rule.content_key``) the group already has, in one query."""
     if not keys:
         return set()
-    return set(
-        conn.execute(
-            select(sg_rules.c.content_key).where(
-                sg_rules.c.security_group_id == group_id, sg_rules.c.content_key.in_(keys)
-            )
-        ).scalars()
+    statement = "SELECT content_key FROM sg_rules WHERE security_group_id = ? AND content_key IN ({})"
+    rows = sql.fetchall(conn, statement.format(sql.placeholders(len(keys))), [group_id, *keys])
+    return {row[0] for row in rows}
+
+
+def _rule_values(group_id: str, region_id: str, rule: Rule, key: str, created_at: float) -> RuleRow:
+    return RuleRow(
+        ids.resource_id("sgr", region_id),
+        group_id,
+        rule.direction,
+        rule.policy,
+        rule.priority,
+        rule.ip_protocol,
+        rule.port_range,
+        rule.source_port_range,
+        rule.nic_type,
+        rule.peer_cidr,
+        rule.peer_group_id,
+        rule.peer_group_owner,
+        rule.peer_prefix_list_id,
+        rule.local_cidr,
+        rule.description,
+        key,
+        created_at,
     )
 
 
-def _rule_values(group_id: str, region_id: str, rule: Rule, created_at: float) -> dict[str, Any]:
-    return {
-        "id": ids.resource_id("sgr", region_id),
-        "security_group_id": group_id,
-        "direction": rule.direction,
-        "policy": rule.policy,
-        "priority": rule.priority,
-        "ip_protocol": rule.ip_protocol,
-        "port_range": rule.port_range,
-        "source_port_range": rule.source_port_range,
-        "nic_type": rule.nic_type,
-        "peer_cidr": rule.peer_cidr,
-        "peer_group_id": rule.peer_group_id,
-        "peer_group_owner": rule.peer_group_owner,
-        "peer_prefix_list_id": rule.peer_prefix_list_id,
-        "local_cidr": rule.local_cidr,
-        "description": rule.description,
-        "content_key": rule.content_key,
-        "created_at": created_at,
-    }
+_INSERT_RULE = f"INSERT INTO sg_rules ({_RULE_COLUMNS}) VALUES ({sql.placeholders(len(RuleRow._fields))})"
 
 
 def insert_rule(conn: Connection, group_id: str, region_id: str, rule: Rule, now: float) -> str | None:
     """Add ``rule``; None when the group already has an identical one (Alibaba: success, nothing added)."""
-    if existing_content_keys(conn, group_id, [rule]):
+    if existing_content_keys(conn, group_id, [rule.content_key]):
         return None
     return insert_new_rules(conn, group_id, region_id, [rule], now, 0.0)[0]
 
 
 def insert_new_rules(
-    conn: Connection, group_id: str, region_id: str, rules: Sequence[Rule], now: float, step: float
+    conn: Connection,
+    group_id: str,
+    region_id: str,
+    rules: Sequence[Rule],
+    now: float,
+    step: float,
+    keys: Sequence[str] | None = None,
 ) -> list[str]:
     """Add rules the caller knows are new, in one statement; created ``step`` seconds apart so that
-    one request's rules keep their order when listed."""
-    values = [_rule_values(group_id, region_id, rule, now + i * step) for i, rule in enumerate(rules)]
-    if values:
-        conn.execute(insert(sg_rules), values)
-    return [v["id"] for v in values]
+    one request's rules keep their order when listed. ``keys``: their content keys, if the caller has
+    them already (each one costs parsing the rule's addresses)."""
+    if keys is None:
+        keys = [rule.content_key for rule in rules]
+    values = [
+        _rule_values(group_id, region_id, rule, key, now + i * step)
+        for i, (rule, key) in enumerate(zip(rules, keys, strict=True))
+    ]
+    if len(values) == 1:
+        sql.execute(conn, _INSERT_RULE, values[0])
+    elif values:
+        sql.execute(conn, _INSERT_RULE, values, many=True)
+    return [v.id for v in values]
+
+
+# built once; "expanding": the IN list is rendered for the number of ids of each call
+_RULES_OF = (
+    select(sg_rules)
+    .where(sg_rules.c.security_group_id.in_(bindparam("group_ids", expanding=True)))
+    .order_by(sg_rules.c.created_at, sg_rules.c.id)
+)
 
 
 def rules_of(conn: Connection, group_ids: Sequence[str]) -> list[Row[Any]]:
     """Rules of the groups, oldest first (the order DescribeSecurityGroupAttribute shows)."""
     if not group_ids:
         return []
-    return list(
-        conn.execute(
-            select(sg_rules)
-            .where(sg_rules.c.security_group_id.in_(list(group_ids)))
-            .order_by(sg_rules.c.created_at, sg_rules.c.id)
-        )
-    )
+    return list(conn.execute(_RULES_OF, {"group_ids": list(group_ids)}))
+
+
+_GROUP_RULES = f"SELECT {_RULE_COLUMNS} FROM sg_rules WHERE security_group_id = ? ORDER BY created_at, id"
+
+
+def group_rules(conn: Connection, group_id: str) -> list[RuleRow]:
+    """``rules_of`` one group as plain tuples, for the hot paths."""
+    return [RuleRow._make(row) for row in sql.fetchall(conn, _GROUP_RULES, (group_id,))]
+
+
+_QUOTA_USED = """
+SELECT COALESCE(SUM(CASE WHEN r.peer_prefix_list_id = '' THEN 1 ELSE COALESCE(p.max_entries, 0) END), 0),
+       COALESCE(SUM(CASE WHEN r.peer_group_id <> '' THEN 1 ELSE 0 END), 0)
+FROM sg_rules AS r LEFT OUTER JOIN prefix_lists AS p ON p.id = r.peer_prefix_list_id
+WHERE r.security_group_id = ?
+"""
 
 
 def quota_used(conn: Connection, group_id: str) -> tuple[int, int]:
@@ -194,15 +290,8 @@ def quota_used(conn: Connection, group_id: str) -> tuple[int, int]:
 
     A rule that references a prefix list counts as many entries as the list's *maximum* (SG-8).
     """
-    entries = case(
-        (sg_rules.c.peer_prefix_list_id == "", 1), else_=func.coalesce(prefix_lists.c.max_entries, 0)
-    )
-    group_rule = case((sg_rules.c.peer_group_id != "", 1), else_=0)
-    row = conn.execute(
-        select(func.coalesce(func.sum(entries), 0), func.coalesce(func.sum(group_rule), 0))
-        .select_from(sg_rules.outerjoin(prefix_lists, prefix_lists.c.id == sg_rules.c.peer_prefix_list_id))
-        .where(sg_rules.c.security_group_id == group_id)
-    ).one()
+    row = sql.fetchone(conn, _QUOTA_USED, (group_id,))
+    assert row is not None  # an aggregate without GROUP BY: always one row
     return int(row[0]), int(row[1])
 
 
@@ -246,24 +335,18 @@ def group_names(conn: Connection, account_id: str, group_ids: Iterable[str]) -> 
     wanted = list(set(group_ids))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(security_groups.c.id, security_groups.c.name).where(
-            security_groups.c.id.in_(wanted), security_groups.c.account_id == account_id
-        )
-    )
-    return {row.id: row.name for row in rows}
+    statement = "SELECT id, name FROM security_groups WHERE account_id = ? AND id IN ({})"
+    rows = sql.fetchall(conn, statement.format(sql.placeholders(len(wanted))), [account_id, *wanted])
+    return {group_id: name for group_id, name in rows}
 
 
 def prefix_list_names(conn: Connection, account_id: str, list_ids: Iterable[str]) -> dict[str, str]:
     wanted = list(set(list_ids))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(prefix_lists.c.id, prefix_lists.c.name).where(
-            prefix_lists.c.id.in_(wanted), prefix_lists.c.account_id == account_id
-        )
-    )
-    return {row.id: row.name for row in rows}
+    statement = "SELECT id, name FROM prefix_lists WHERE account_id = ? AND id IN ({})"
+    rows = sql.fetchall(conn, statement.format(sql.placeholders(len(wanted))), [account_id, *wanted])
+    return {list_id: name for list_id, name in rows}
 
 
 def resolve_account(conn: Connection, text: str) -> str | None:
@@ -290,33 +373,38 @@ class GroupFilter:
     tags: Sequence[tuple[str, str | None]] = ()
 
 
-def _group_conditions(account_id: str, region_id: str, f: GroupFilter) -> list[ColumnElement[bool]]:
-    sg = security_groups.c
-    where: list[ColumnElement[bool]] = [sg.account_id == account_id, sg.region_id == region_id]
+def _group_conditions(account_id: str, region_id: str, f: GroupFilter) -> tuple[list[str], list[Any]]:
+    """The WHERE conditions of a listing (plain SQL: the page is a hot path) and their parameters."""
+    where = ["account_id = ?", "region_id = ?"]
+    params: list[Any] = [account_id, region_id]
+
+    def equal(column: str, value: Any) -> None:
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+
     if f.ids is not None:
-        where.append(sg.id.in_(list(f.ids)))
-    if f.vpc_id is not None:
-        where.append(sg.vpc_id == f.vpc_id)
-    if f.name is not None:
-        where.append(sg.name == f.name)
-    if f.group_type is not None:
-        where.append(sg.group_type == f.group_type)
+        where.append(f"id IN ({sql.placeholders(len(f.ids))})" if f.ids else "1 <> 1")
+        params.extend(f.ids)
+    equal("vpc_id", f.vpc_id)
+    equal("name", f.name)
+    equal("group_type", f.group_type)
     if f.classic is not None:
-        where.append(sg.vpc_id == "" if f.classic else sg.vpc_id != "")
-    if f.service_managed is not None:
-        where.append(sg.service_managed.is_(f.service_managed))
-    if f.resource_group_id is not None:
-        where.append(sg.resource_group_id == f.resource_group_id)
+        where.append("vpc_id = ''" if f.classic else "vpc_id <> ''")
+    equal("service_managed", f.service_managed)
+    equal("resource_group_id", f.resource_group_id)
     if f.tags:
-        where.append(sg.id.in_(tag_store.matching_ids(account_id, "securitygroup", f.tags)))
-    return where
+        tagged, tag_params = tag_store.matching_ids_sql(account_id, "securitygroup", f.tags)
+        where.append(f"id IN ({tagged})")
+        params.extend(tag_params)
+    return where, params
 
 
 def count_groups(conn: Connection, account_id: str, region_id: str, f: GroupFilter) -> int:
-    stmt = (
-        select(func.count()).select_from(security_groups).where(*_group_conditions(account_id, region_id, f))
-    )
-    return int(conn.execute(stmt).scalar_one())
+    where, params = _group_conditions(account_id, region_id, f)
+    row = sql.fetchone(conn, f"SELECT COUNT(*) FROM security_groups WHERE {' AND '.join(where)}", params)
+    assert row is not None  # an aggregate without GROUP BY: always one row
+    return int(row[0])
 
 
 def list_groups(
@@ -328,46 +416,50 @@ def list_groups(
     limit: int,
     offset: int = 0,
     before_id: str | None = None,
-) -> list[Row[Any]]:
+) -> list[Group]:
     """One page of the account's groups in the region, by id descending (Alibaba's order).
 
     ``before_id`` continues a token-paged listing after the last id of the previous page (keyset paging:
     the cost of a page does not grow with its position).
     """
-    where = _group_conditions(account_id, region_id, f)
+    where, params = _group_conditions(account_id, region_id, f)
     if before_id is not None:
-        where.append(security_groups.c.id < before_id)
-    stmt = select(security_groups).where(*where).order_by(security_groups.c.id.desc()).limit(limit)
-    if offset:
-        stmt = stmt.offset(offset)
-    return list(conn.execute(stmt))
+        where.append("id < ?")
+        params.append(before_id)
+    statement = (
+        f"SELECT {_GROUP_COLUMNS} FROM security_groups WHERE {' AND '.join(where)} "
+        "ORDER BY id DESC LIMIT ? OFFSET ?"
+    )
+    return [Group.of(row) for row in sql.fetchall(conn, statement, [*params, limit, offset])]
+
+
+_RULE_COUNTS = """
+SELECT security_group_id, COUNT(*), COALESCE(SUM(CASE WHEN peer_group_id <> '' THEN 1 ELSE 0 END), 0)
+FROM sg_rules WHERE security_group_id IN ({}) GROUP BY security_group_id
+"""
 
 
 def rule_counts(conn: Connection, group_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
     """(rules, rules that authorize a group) per group, in one query."""
     if not group_ids:
         return {}
-    by_group = case((sg_rules.c.peer_group_id != "", 1), else_=0)
-    rows = conn.execute(
-        select(sg_rules.c.security_group_id, func.count(), func.coalesce(func.sum(by_group), 0))
-        .where(sg_rules.c.security_group_id.in_(list(group_ids)))
-        .group_by(sg_rules.c.security_group_id)
-    )
+    rows = sql.fetchall(conn, _RULE_COUNTS.format(sql.placeholders(len(group_ids))), list(group_ids))
     return {gid: (int(total), int(groups)) for gid, total, groups in rows}
+
+
+_MEMBER_COUNTS = """
+SELECT m.security_group_id,
+       COUNT(DISTINCT CASE WHEN e.instance_id <> '' THEN e.instance_id ELSE NULL END), COUNT(*)
+FROM sg_members AS m JOIN network_interfaces AS e ON e.id = m.network_interface_id
+WHERE m.security_group_id IN ({}) GROUP BY m.security_group_id
+"""
 
 
 def member_counts(conn: Connection, group_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
     """(instances, network interfaces) that are members of each group, in one query."""
     if not group_ids:
         return {}
-    eni = network_interfaces.c
-    instance = case((eni.instance_id != "", eni.instance_id), else_=None)
-    rows = conn.execute(
-        select(sg_members.c.security_group_id, func.count(distinct(instance)), func.count())
-        .select_from(sg_members.join(network_interfaces, eni.id == sg_members.c.network_interface_id))
-        .where(sg_members.c.security_group_id.in_(list(group_ids)))
-        .group_by(sg_members.c.security_group_id)
-    )
+    rows = sql.fetchall(conn, _MEMBER_COUNTS.format(sql.placeholders(len(group_ids))), list(group_ids))
     return {gid: (int(instances), int(enis)) for gid, instances, enis in rows}
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select, update
 
 from secplane.protocol.errors import ApiError
+from secplane.store import db
 from secplane.store.schema import tags
 
 MAX_TAGS_PER_RESOURCE = 20
@@ -77,14 +79,37 @@ def tags_of(
     out: dict[str, list[tuple[str, str]]] = defaultdict(list)
     if not ids:
         return out
-    rows = conn.execute(
-        select(tags.c.resource_id, tags.c.tag_key, tags.c.tag_value)
-        .where(tags.c.resource_type == resource_type, tags.c.resource_id.in_(ids))
-        .order_by(tags.c.resource_id, tags.c.tag_key)
+    # plain SQL (see store.db.fetchall): every listing page asks
+    statement = (
+        "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_type = ? AND resource_id IN ({}) "
+        "ORDER BY resource_id, tag_key"
     )
-    for row in rows:
-        out[row.resource_id].append((row.tag_key, row.tag_value))
+    for resource_id, key, value in db.fetchall(
+        conn, statement.format(db.placeholders(len(ids))), [resource_type, *ids]
+    ):
+        out[resource_id].append((key, value))
     return out
+
+
+def matching_ids_sql(
+    account_id: str, resource_type: str, wanted: Sequence[tuple[str, str | None]]
+) -> tuple[str, list[Any]]:
+    """``matching_ids`` as plain SQL (``?`` placeholders) and its parameters, for plain-SQL listings."""
+    conditions: list[str] = []
+    params: list[Any] = [account_id, resource_type]
+    for key, value in wanted:
+        if value is None:
+            conditions.append("tag_key = ?")
+            params.append(key)
+        else:
+            conditions.append("(tag_key = ? AND tag_value = ?)")
+            params.extend((key, value))
+    params.append(len(wanted))
+    statement = (
+        "SELECT resource_id FROM tags WHERE account_id = ? AND resource_type = ? "
+        f"AND ({' OR '.join(conditions)}) GROUP BY resource_id HAVING COUNT(*) = ?"
+    )
+    return statement, params
 
 
 def matching_ids(

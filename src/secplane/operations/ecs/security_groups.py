@@ -57,17 +57,27 @@ def find_group(ctx: Context, group_id: str) -> Row[Any]:
     return row
 
 
-def lock_group(ctx: Context, group_id: str) -> Row[Any]:
-    """``find_group`` with the row locked for the rest of the transaction."""
+def load_group(ctx: Context, group_id: str) -> store.Group:
+    """``find_group`` as a plain tuple: what the hot actions (rules, describe) use."""
     if not group_id:
         raise missing_parameter("SecurityGroupId")
-    row = ctx.db.lock_row(ctx.conn, store.security_groups, group_id)
+    row = store.group_in_region(ctx.conn, ctx.account_id, group_id, ctx.region_id)
+    if row is None:
+        raise group_not_found()
+    return row
+
+
+def lock_group(ctx: Context, group_id: str) -> store.Group:
+    """``load_group`` with the row locked for the rest of the transaction."""
+    if not group_id:
+        raise missing_parameter("SecurityGroupId")
+    row = store.lock_group(ctx.db, ctx.conn, group_id)
     if row is None or row.account_id != ctx.account_id or row.region_id != ctx.region_id:
         raise group_not_found()
     return row
 
 
-def ensure_writable(ctx: Context, row: Row[Any]) -> None:
+def ensure_writable(ctx: Context, row: Row[Any] | store.Group) -> None:
     common.ensure_not_managed(ctx, row.service_managed, row.service_id)
 
 
@@ -285,7 +295,7 @@ def describe_security_groups(ctx: Context, req: DescribeSecurityGroupsRequest) -
     }
 
 
-def _group_items(ctx: Context, rows: list[Row[Any]]) -> list[Body]:
+def _group_items(ctx: Context, rows: list[store.Group]) -> list[Body]:
     """The page's groups with their counts and tags: three bulk queries, whatever the page size."""
     ids = [row.id for row in rows]
     counts = store.rule_counts(ctx.conn, ids)

@@ -25,9 +25,9 @@ from secplane.operations.context import Context
 from secplane.operations.ecs import common
 from secplane.operations.ecs.security_groups import (
     ensure_writable,
-    find_group,
     group_arn,
     group_not_found,
+    load_group,
     lock_group,
 )
 from secplane.operations.paging import clamp_max_results, decode_token, encode_token
@@ -155,9 +155,31 @@ def requested_rules(req: AuthorizeRequest, direction: str) -> list[RuleFields]:
     return [rule_fields(p, direction) for p in items]
 
 
-def render_rule(row: Row[Any], group_names: dict[str, str], list_names: dict[str, str]) -> Body:
+class _RuleKeys:
+    """The wire names of a rule's fields on each side, per direction (built once, not per rule)."""
+
+    def __init__(self, direction: str) -> None:
+        peer, local = ("Source", "Dest") if direction == INGRESS else ("Dest", "Source")
+        self.peer_cidr, self.peer_ipv6 = f"{peer}CidrIp", f"Ipv6{peer}CidrIp"
+        self.peer_group, self.peer_group_name = f"{peer}GroupId", f"{peer}GroupName"
+        self.peer_owner = f"{peer}GroupOwnerAccount"
+        self.peer_list, self.peer_list_name = f"{peer}PrefixListId", f"{peer}PrefixListName"
+        self.local_cidr, self.local_ipv6 = f"{local}CidrIp", f"Ipv6{local}CidrIp"
+        # the local side never names a group or a prefix list
+        self.local_unused = {
+            f"{local}{name}": ""
+            for name in ("GroupId", "GroupName", "GroupOwnerAccount", "PrefixListId", "PrefixListName")
+        }
+
+
+_INGRESS_KEYS, _EGRESS_KEYS = _RuleKeys(INGRESS), _RuleKeys(EGRESS)
+
+
+def render_rule(
+    row: Row[Any] | store.RuleRow, group_names: dict[str, str], list_names: dict[str, str]
+) -> Body:
     """A rule as DescribeSecurityGroupAttribute shows it: every field present, "" where unused."""
-    peer, local = ("Source", "Dest") if row.direction == INGRESS else ("Dest", "Source")
+    k = _INGRESS_KEYS if row.direction == INGRESS else _EGRESS_KEYS
     peer_v6 = ":" in row.peer_cidr
     local_v6 = ":" in row.local_cidr
     own_group = row.peer_group_id and not row.peer_group_owner
@@ -171,20 +193,16 @@ def render_rule(row: Row[Any], group_names: dict[str, str], list_names: dict[str
         "SourcePortRange": row.source_port_range,
         "PortRangeListId": "",
         "PortRangeListName": "",
-        f"{peer}CidrIp": "" if peer_v6 else row.peer_cidr,
-        f"Ipv6{peer}CidrIp": row.peer_cidr if peer_v6 else "",
-        f"{peer}GroupId": row.peer_group_id,
-        f"{peer}GroupName": group_names.get(row.peer_group_id, "") if own_group else "",
-        f"{peer}GroupOwnerAccount": row.peer_group_owner,
-        f"{peer}PrefixListId": row.peer_prefix_list_id,
-        f"{peer}PrefixListName": list_names.get(row.peer_prefix_list_id, ""),
-        f"{local}CidrIp": "" if local_v6 else row.local_cidr,
-        f"Ipv6{local}CidrIp": row.local_cidr if local_v6 else "",
-        f"{local}GroupId": "",
-        f"{local}GroupName": "",
-        f"{local}GroupOwnerAccount": "",
-        f"{local}PrefixListId": "",
-        f"{local}PrefixListName": "",
+        k.peer_cidr: "" if peer_v6 else row.peer_cidr,
+        k.peer_ipv6: row.peer_cidr if peer_v6 else "",
+        k.peer_group: row.peer_group_id,
+        k.peer_group_name: group_names.get(row.peer_group_id, "") if own_group else "",
+        k.peer_owner: row.peer_group_owner,
+        k.peer_list: row.peer_prefix_list_id,
+        k.peer_list_name: list_names.get(row.peer_prefix_list_id, "") if row.peer_prefix_list_id else "",
+        k.local_cidr: "" if local_v6 else row.local_cidr,
+        k.local_ipv6: row.local_cidr if local_v6 else "",
+        **k.local_unused,
         "NicType": row.nic_type,
         "Description": row.description,
         "CreateTime": common.iso_seconds(row.created_at),
@@ -350,7 +368,10 @@ def _check_limits(
 
 
 def _no_duplicates(rules: list[Rule]) -> None:
-    keys = [r.content_key for r in rules]
+    _no_duplicate_keys([r.content_key for r in rules])
+
+
+def _no_duplicate_keys(keys: list[str]) -> None:
     if len(set(keys)) != len(keys):
         raise ApiError(
             "InvalidParam.DuplicatePermissions",
@@ -364,19 +385,23 @@ def _no_duplicates(rules: list[Rule]) -> None:
 def _authorize(ctx: Context, req: AuthorizeRequest, direction: str) -> Body:
     """Add every requested rule or none; a rule the group already has is a success that adds nothing."""
     fields = requested_rules(req, direction)
-    group = find_group(ctx, req.security_group_id)
+    group = load_group(ctx, req.security_group_id)
     ensure_writable(ctx, group)
     vpc = bool(group.vpc_id)
     rules = [_own_owner(ctx, normalize(direction, f, vpc=vpc), strict=True) for f in fields]
-    _no_duplicates(rules)
+    keys = [r.content_key for r in rules]  # once: each one parses the rule's addresses
+    _no_duplicate_keys(keys)
     holder, lists, groups = _lock_dependencies(ctx, group.id, rules)
     _check_references(ctx, holder, rules, lists, groups)
-    existing = store.existing_content_keys(ctx.conn, holder.id, rules)
-    new = [r for r in rules if r.content_key not in existing]
+    existing = store.existing_content_keys(ctx.conn, holder.id, keys)
+    new = [(r, k) for r, k in zip(rules, keys, strict=True) if k not in existing]
     if not new:
         return {}
-    _check_limits(ctx, holder, new, [], lists, 403)
-    store.insert_new_rules(ctx.conn, holder.id, holder.region_id, new, ctx.now, ORDER_STEP)
+    new_rules = [r for r, _ in new]
+    _check_limits(ctx, holder, new_rules, [], lists, 403)
+    store.insert_new_rules(
+        ctx.conn, holder.id, holder.region_id, new_rules, ctx.now, ORDER_STEP, [k for _, k in new]
+    )
     store.bump_revision(ctx.conn, [holder.id])
     ctx.touched.append(holder.id)
     return {}
@@ -427,7 +452,7 @@ def _rules_by_ids(ctx: Context, group_id: str, ids: list[str], direction: str) -
     return [row for row in rows if row is not None]
 
 
-def _rules_matching(ctx: Context, group: Row[Any], req: RevokeRequest, direction: str) -> list[str]:
+def _rules_matching(ctx: Context, group: store.Group, req: RevokeRequest, direction: str) -> list[str]:
     """Ids of the rules equal to the requested ones; one that matches nothing is an error (Alibaba since
     2024-07: ``InvalidSecurityGroupRule.RuleNotExist``)."""
     fields = requested_rules(req, direction)
@@ -474,7 +499,7 @@ def revoke_security_group_egress(ctx: Context, req: RevokeRequest) -> Body:
 
 
 def _modify_by_id(
-    ctx: Context, group: Row[Any], req: ModifyRuleRequest, f: RuleFields, direction: str
+    ctx: Context, group: store.Group, req: ModifyRuleRequest, f: RuleFields, direction: str
 ) -> None:
     """Change the rule in place (id and create time stay); the result must not equal another rule."""
     vpc = bool(group.vpc_id)
@@ -494,7 +519,7 @@ def _modify_by_id(
     store.replace_rule(ctx.conn, row.id, after)
 
 
-def _modify_description(ctx: Context, group: Row[Any], f: RuleFields, direction: str) -> None:
+def _modify_description(ctx: Context, group: store.Group, f: RuleFields, direction: str) -> None:
     """The legacy form: find the rule by its attributes and change only its Description."""
     rule = _own_owner(ctx, normalize(direction, f, vpc=bool(group.vpc_id)), strict=False)
     holder = lock_group(ctx, group.id)
@@ -509,7 +534,7 @@ def _modify_description(ctx: Context, group: Row[Any], f: RuleFields, direction:
 
 def _modify(ctx: Context, req: ModifyRuleRequest, direction: str) -> Body:
     f = rule_fields(req, direction)
-    group = find_group(ctx, req.security_group_id)
+    group = load_group(ctx, req.security_group_id)
     ensure_writable(ctx, group)
     if req.security_group_rule_id:
         _modify_by_id(ctx, group, req, f, direction)
@@ -569,11 +594,11 @@ def describe_security_group_attribute(ctx: Context, req: DescribeSecurityGroupAt
         raise ApiError("InvalidParameter.AttributeNotSupported", "The specified Attribute is not supported.")
     limit = clamp_max_results(req.max_results, 10, 1000, 500)
     offset = decode_token(req.next_token)
-    group = find_group(ctx, req.security_group_id)
+    group = load_group(ctx, req.security_group_id)
     nic = _nic_filter(req.nic_type, bool(group.vpc_id))
     rows = [
         row
-        for row in store.rules_of(ctx.conn, [group.id])
+        for row in store.group_rules(ctx.conn, group.id)
         if (direction is None or row.direction == direction) and (nic is None or row.nic_type == nic)
     ]
     page = rows[offset : offset + limit]
