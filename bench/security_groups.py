@@ -398,7 +398,7 @@ def moto_available() -> str | None:
     """Why ``--moto`` cannot run, or None."""
     missing = [name for name in ("moto", "boto3", "flask") if importlib.util.find_spec(name) is None]
     if missing:
-        return f"{', '.join(missing)} not installed (.venv/bin/pip install 'moto[server]' boto3)"
+        return f"{', '.join(missing)} not installed (.venv/bin/pip install -e '.[bench]')"
     return None
 
 
