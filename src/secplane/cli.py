@@ -34,6 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         data_dir=args.data_dir,
         database_url=args.database_url,
         workers=getattr(args, "workers", None),
+        threads=getattr(args, "threads", None),
     )
 
 
@@ -220,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API server")
     serve.add_argument("--listen", help="HOST:PORT (env SECPLANE_LISTEN, default 127.0.0.1:8080)")
     serve.add_argument("--workers", type=int, help="worker processes (env SECPLANE_WORKERS, default 1)")
+    serve.add_argument(
+        "--threads",
+        type=int,
+        help="request threads per worker, 0 = requests run one at a time on the event loop "
+        "(env SECPLANE_THREADS; default 0 on SQLite, 8 on PostgreSQL)",
+    )
     serve.add_argument("--log-level", default=os.environ.get("SECPLANE_LOG_LEVEL", "info"))
     _store_args(serve)
     cli_lab.add_serve_arguments(serve)

@@ -16,6 +16,7 @@ class Settings:
     database_url: str = ""  # empty: SQLite in the data dir
     workers: int = 1
     region_id: str = DEFAULT_REGION
+    threads: int | None = None  # request threads per worker; None: by database (see request_threads)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -26,6 +27,7 @@ class Settings:
             "database_url": env.get("SECPLANE_DATABASE_URL", ""),
             "workers": int(env.get("SECPLANE_WORKERS", "1")),
             "region_id": env.get("SECPLANE_REGION", DEFAULT_REGION),
+            "threads": int(env["SECPLANE_THREADS"]) if env.get("SECPLANE_THREADS") else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(str(values["data_dir"])).resolve()
@@ -49,6 +51,19 @@ class Settings:
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'secplane.db'}"
 
+    @property
+    def request_threads(self) -> int:
+        """Threads a worker runs requests on; 0: one request at a time on the event loop's thread.
+
+        Handing a request to a thread pool costs more CPU than a typical handler (the GIL passes between
+        the event loop and the workers twice per request, and workers contend for it), and SQLite runs one
+        writer at a time anyway: on SQLite a worker runs its requests inline, and ``--workers`` scales.
+        PostgreSQL calls wait on the network, so there threads overlap those waits.
+        """
+        if self.threads is not None:
+            return self.threads
+        return 0 if self.effective_database_url.startswith("sqlite") else 8
+
     def to_env(self) -> dict[str, str]:
         """The same settings as environment variables, for worker processes."""
         return {
@@ -57,4 +72,5 @@ class Settings:
             "SECPLANE_DATABASE_URL": self.effective_database_url,
             "SECPLANE_WORKERS": str(self.workers),
             "SECPLANE_REGION": self.region_id,
+            "SECPLANE_THREADS": "" if self.threads is None else str(self.threads),
         }

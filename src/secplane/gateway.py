@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -41,6 +41,7 @@ from secplane.store.audit import AuditEvent, AuditWriter
 from secplane.store.ram_entities import bump_revision
 
 log = logging.getLogger("secplane.gateway")
+T = TypeVar("T")
 
 # Parameters of the protocol, not of any action: left out of the ClientToken digest.
 COMMON_PARAMS = frozenset(
@@ -271,12 +272,23 @@ MAX_BODY = 16 * 1024 * 1024
 
 
 class App:
-    """ASGI application: the API on ``/`` (and proxy-form targets), ``GET /health``."""
+    """ASGI application: the API on ``/`` (and proxy-form targets), ``GET /health``.
 
-    def __init__(self, settings: Settings | None = None, threads: int = 16) -> None:
+    Requests run inline on the event loop or on a thread pool, per ``Settings.request_threads``.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self.gateway: Gateway | None = None
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="api")
+        threads = self.settings.request_threads
+        self._inline = threads == 0
+        # start-up and shut-down (migrations, flushing the audit) always run off the loop
+        self._pool = ThreadPoolExecutor(max_workers=max(threads, 1), thread_name_prefix="api")
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._inline:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -295,6 +307,11 @@ class App:
                     log.exception("startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                threads = self.settings.request_threads
+                log.info(
+                    "requests run %s",
+                    f"on {threads} threads" if threads else "one at a time on the event loop (--threads 0)",
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.gateway is not None:
@@ -321,9 +338,8 @@ class App:
         if path == "/ping":  # the HTTP floor: same stack, no authentication, no database
             await _send(send, 200, b'{"status":"pong"}', "application/json")
             return
-        loop = asyncio.get_running_loop()
         if path == "/health":
-            ok = await loop.run_in_executor(self._pool, gateway.healthy)
+            ok = await self._run(gateway.healthy)
             await _send(
                 send,
                 200 if ok else 503,
@@ -355,7 +371,7 @@ class App:
             )
             await _send(send, 404, _shell_error(unknown, wire.host), JSON_CONTENT_TYPE)
             return
-        response = await loop.run_in_executor(self._pool, gateway.handle, wire)
+        response = await self._run(gateway.handle, wire)
         await _send(send, response.status, response.body, response.content_type)
 
 

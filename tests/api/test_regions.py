@@ -43,3 +43,23 @@ def test_legacy_describe_regions_json_and_xml(api) -> None:
     assert root.findtext("RequestId") == root.find("RequestId").text  # present
     ids = [e.text for e in root.iterfind("Regions/Region/RegionId")]
     assert "cn-beijing" in ids and len(ids) == len(body["Regions"]["Region"])
+
+
+def test_a_server_on_request_threads_answers_concurrent_calls() -> None:
+    """``serve --threads N`` (the thread-pool path, PostgreSQL's default) on SQLite: 16 at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alibabacloud_ecs20140526.client import Client
+
+    from secplane.testing import server
+
+    with server(extra_args=["--threads", "4"]) as running:
+        client = Client(running.tea_config())
+
+        def call(_: int) -> int:
+            return len(client.describe_regions(ecs_models.DescribeRegionsRequest()).body.regions.region)
+
+        with ThreadPoolExecutor(16) as pool:
+            counts = list(pool.map(call, range(64)))
+        assert "requests run on 4 threads" in (running.data_dir / "server.log").read_text()
+    assert len(set(counts)) == 1 and counts[0] > 10
