@@ -34,9 +34,10 @@ def _is_ram_user(key: accounts.AccessKey) -> bool:
 class KeyCache:
     """Access keys by id, remembered: the lookup is on every call's path.
 
-    A RAM user's key is checked against the account's RAM revision on every call (one small query),
-    so a key disabled or deleted in any server process stops working at the next call. The account's
-    own keys and service keys are kept ``TTL`` seconds (``forget`` drops one at once).
+    A RAM user's key is kept with the account's RAM revision it was loaded at; every call reads the
+    current revision (with its nonce, see ``Authenticator``) and reloads the key when it moved, so a key
+    disabled or deleted in any server process stops working at the next call. The account's own keys and
+    service keys are kept ``TTL`` seconds (``forget`` drops one at once).
     """
 
     TTL = 2.0
@@ -48,16 +49,16 @@ class KeyCache:
         self._entries: dict[str, tuple[float, int, accounts.AccessKey | None]] = {}
 
     def get(self, access_key_id: str, now: float) -> tuple[accounts.AccessKey | None, int]:
-        """The key and, for a RAM user's key, the account's current RAM revision."""
+        """The key and, for a RAM user's key, the RAM revision it was loaded at (to be checked)."""
         hit = self._entries.get(access_key_id)
         if hit is not None:
             at, revision, key = hit
-            if key is not None and _is_ram_user(key):
-                current = ram_entities.load_revision(self._db, key.account_id)
-                if current == revision:
-                    return key, revision
-            elif now - at < self.TTL:
+            if (key is not None and _is_ram_user(key)) or now - at < self.TTL:
                 return key, revision
+        return self.load(access_key_id, now)
+
+    def load(self, access_key_id: str, now: float) -> tuple[accounts.AccessKey | None, int]:
+        """The key as stored now (and the revision it was read at), remembered."""
         key = accounts.load_access_key(self._db, self._key, access_key_id)
         revision = 0
         if key is not None and _is_ram_user(key):
@@ -93,21 +94,30 @@ class Authenticator:
         if signed.access_key_id.startswith(STS_PREFIX):
             return self._role_session(signed, now)
         key, revision = self.keys.get(signed.access_key_id, now)
-        if key is None:
-            raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
-        if key.status != "Active":
-            raise ApiError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.", 400)
-        self._verify(signed, key.secret, key.id, now)
+        key = _usable(key)
         if key.user_name is None:
+            self._verify(signed, key.secret, key.id, now)
             return Caller(Principal.root(key.account_id), key.id)
         if key.user_name.startswith(SERVICE_PREFIX):
+            self._verify(signed, key.secret, key.id, now)
             return Caller(Principal.service(key.account_id, key.user_name[len(SERVICE_PREFIX) :]), key.id)
+        # A key's secret never changes, so the remembered one verifies the signature; if the account's
+        # RAM state moved since, the key is read again (it may be disabled or gone by now).
+        current = self._verify(signed, key.secret, key.id, now, key.account_id)
+        if current != revision:
+            loaded, revision = self.keys.load(signed.access_key_id, now)
+            key = _usable(loaded)
+        assert key.user_name is not None
         user_id = self._user_id(key.account_id, key.user_name, revision)
         if user_id is None:  # the user is gone (its keys go first, so this is a race at most)
             raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
         return Caller(Principal.user(key.account_id, user_id, key.user_name), key.id, revision)
 
-    def _verify(self, signed: SignedRequest, secret: str, key_id: str, now: float) -> None:
+    def _verify(
+        self, signed: SignedRequest, secret: str, key_id: str, now: float, account_id: str = ""
+    ) -> int:
+        """Check the signature, then claim the nonce; with ``account_id``, the same statement reads
+        that account's RAM revision, which is returned (one round trip for both on the hot path)."""
         string_to_sign = signed.verify(secret)
         if string_to_sign is not None:
             raise ApiError(
@@ -115,8 +125,10 @@ class Authenticator:
                 "Specified signature is not matched with our calculation. server string to sign is:"
                 + string_to_sign,
             )
-        if not self._nonces.claim(key_id, signed.nonce, now):
+        claimed, revision = self._nonces.claim(key_id, signed.nonce, now, account_id)
+        if not claimed:
             raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+        return revision
 
     def _user_id(self, account_id: str, name: str, revision: int) -> str | None:
         hit = self._users.get((account_id, name))
@@ -145,7 +157,7 @@ class Authenticator:
             )
         if now >= session.expires_at:
             raise ApiError("InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
-        revision = ram_entities.load_revision(self._db, session.account_id)
+        revision = self._verify(signed, session.secret, key_id, now, session.account_id)
         principal = hit[2] if hit is not None and hit[0] == revision else None
         if principal is None:
             principal = _session_principal(self._db, session)
@@ -158,8 +170,15 @@ class Authenticator:
                 "Specified SecurityToken is no longer valid: its role was deleted or no longer trusts the "
                 "identity that assumed it.",
             )
-        self._verify(signed, session.secret, key_id, now)
         return Caller(principal, key_id, revision, session.session_policy)
+
+
+def _usable(key: accounts.AccessKey | None) -> accounts.AccessKey:
+    if key is None:
+        raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+    if key.status != "Active":
+        raise ApiError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.", 400)
+    return key
 
 
 def _session_principal(db: Database, session: sts.Session) -> Principal | None:

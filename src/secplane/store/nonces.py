@@ -18,12 +18,21 @@ class NonceBook:
         ignore = "INSERT OR IGNORE INTO" if db.is_sqlite else "INSERT INTO"
         conflict = "" if db.is_sqlite else " ON CONFLICT DO NOTHING"
         self._claim_sql = f"{ignore} nonces (access_key_id, nonce, created_at) VALUES (?, ?, ?){conflict}"
+        # The same, also reading an account's RAM revision: a RAM identity's call needs both.
+        self._claim_revision_sql = (
+            f"{self._claim_sql} RETURNING (SELECT revision FROM ram_revisions WHERE account_id = ?)"
+        )
 
-    def claim(self, access_key_id: str, nonce: str, now: float) -> bool:
-        """True if this nonce was not used with this key within the window (and is now taken)."""
-        inserted = self._db.raw_execute(self._claim_sql, (access_key_id, nonce, now)) == 1
+    def claim(self, access_key_id: str, nonce: str, now: float, account_id: str = "") -> tuple[bool, int]:
+        """Whether this nonce was unused with this key within the window (and is now taken); with
+        ``account_id``, also that account's RAM revision (0 when there is none yet), in one statement."""
+        if account_id:
+            row = self._db.raw_fetchone(self._claim_revision_sql, (access_key_id, nonce, now, account_id))
+            claimed, revision = row is not None, int(row[0] or 0) if row is not None else 0
+        else:
+            claimed, revision = self._db.raw_execute(self._claim_sql, (access_key_id, nonce, now)) == 1, 0
         self._since_prune += 1
         if self._since_prune >= self._PRUNE_EVERY:
             self._since_prune = 0
             self._db.raw_execute("DELETE FROM nonces WHERE created_at < ?", (now - REPLAY_WINDOW_SECONDS,))
-        return inserted
+        return claimed, revision
