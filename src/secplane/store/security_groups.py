@@ -298,16 +298,16 @@ def quota_used(conn: Connection, group_id: str) -> tuple[int, int]:
 # ---------------------------------------------------------------- queries behind the SG actions
 
 
-def lock_groups(db: Database, conn: Connection, group_ids: Iterable[str]) -> dict[str, Row[Any]]:
+def lock_groups(db: Database, conn: Connection, group_ids: Iterable[str]) -> dict[str, Group]:
     """Lock the groups (sorted by id, so that two writers never wait on each other in a cycle).
 
     Lock order of the whole store: prefix lists first, then security groups, each sorted by id.
     """
-    locked: dict[str, Row[Any]] = {}
+    locked: dict[str, Group] = {}
     for group_id in sorted(set(group_ids)):
-        row = db.lock_row(conn, security_groups, group_id)
-        if row is not None:
-            locked[group_id] = row
+        group = lock_group(db, conn, group_id)
+        if group is not None:
+            locked[group_id] = group
     return locked
 
 

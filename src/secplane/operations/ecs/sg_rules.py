@@ -240,7 +240,7 @@ def _group_not_found(direction: str) -> ApiError:
     )
 
 
-def _check_group_peer(ctx: Context, holder: Row[Any], rule: Rule, locked: dict[str, Row[Any]]) -> None:
+def _check_group_peer(ctx: Context, holder: store.Group, rule: Rule, locked: dict[str, store.Group]) -> None:
     """SG-7: the referenced group exists where it must, is not the holder, and neither is enterprise."""
     if holder.group_type == "enterprise":
         raise ApiError(
@@ -288,7 +288,7 @@ def rule_family(rule: Rule) -> str | None:
     return None
 
 
-def _check_prefix_list(ctx: Context, holder: Row[Any], rule: Rule, lists: dict[str, Row[Any]]) -> None:
+def _check_prefix_list(ctx: Context, holder: store.Group, rule: Rule, lists: dict[str, Row[Any]]) -> None:
     """SG-8: VPC groups only; the list must be the caller's, in the region, of the rule's family."""
     if not holder.vpc_id:
         raise ApiError(
@@ -308,7 +308,7 @@ def _check_prefix_list(ctx: Context, holder: Row[Any], rule: Rule, lists: dict[s
 
 def _lock_dependencies(
     ctx: Context, group_id: str, rules: list[Rule]
-) -> tuple[Row[Any], dict[str, Row[Any]], dict[str, Row[Any]]]:
+) -> tuple[store.Group, dict[str, Row[Any]], dict[str, store.Group]]:
     """Lock, in the store's order, the prefix lists and groups the rules use and the group itself."""
     lists = store.lock_prefix_lists(
         ctx.db, ctx.conn, (r.peer_prefix_list_id for r in rules if r.peer_prefix_list_id)
@@ -323,7 +323,11 @@ def _lock_dependencies(
 
 
 def _check_references(
-    ctx: Context, holder: Row[Any], rules: list[Rule], lists: dict[str, Row[Any]], groups: dict[str, Row[Any]]
+    ctx: Context,
+    holder: store.Group,
+    rules: list[Rule],
+    lists: dict[str, Row[Any]],
+    groups: dict[str, store.Group],
 ) -> None:
     for rule in rules:
         if rule.peer_group_id:
@@ -348,7 +352,7 @@ def _limit_exceeded(status: int) -> ApiError:
 
 def _check_limits(
     ctx: Context,
-    holder: Row[Any],
+    holder: store.Group,
     added: list[Rule],
     removed: list[Rule],
     lists: dict[str, Row[Any]],

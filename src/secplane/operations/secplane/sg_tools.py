@@ -115,8 +115,8 @@ def system_rule(priority: int) -> ApiError:
 
 
 def check_references(
-    ctx: Context, holder: Row[Any], candidates: list[Candidate], lists: dict[str, Row[Any]],
-    groups: dict[str, Row[Any]],
+    ctx: Context, holder: store.Group, candidates: list[Candidate], lists: dict[str, Row[Any]],
+    groups: dict[str, store.Group],
 ) -> None:  # fmt: skip
     """SG-7 and SG-8 as AuthorizeSecurityGroup checks them, plus a plain reason for the commonest
     failure of a copied rule: what it references lives in another region."""
@@ -131,8 +131,9 @@ def check_references(
 
 
 def _check_region(
-    holder: Row[Any], rule: Rule, lists: dict[str, Row[Any]], groups: dict[str, Row[Any]]
+    holder: store.Group, rule: Rule, lists: dict[str, Row[Any]], groups: dict[str, store.Group]
 ) -> None:
+    found: store.Group | Row[Any] | None
     if rule.peer_group_id:
         what, found = f"security group {rule.peer_group_id}", groups.get(rule.peer_group_id)
     elif rule.peer_prefix_list_id:
@@ -169,7 +170,7 @@ def mark_duplicates(candidates: list[Candidate], existing: dict[str, str]) -> No
 
 
 def fit_quota(
-    ctx: Context, holder: Row[Any], candidates: list[Candidate], lists: dict[str, Row[Any]]
+    ctx: Context, holder: store.Group, candidates: list[Candidate], lists: dict[str, Row[Any]]
 ) -> None:
     """SG-9 rule by rule, in order: what fits is admitted, each rule past a limit says which limit."""
     entries, group_rules = store.quota_used(ctx.conn, holder.id)
@@ -199,7 +200,7 @@ def fit_quota(
 
 def lock_and_check(
     ctx: Context, group_id: str, candidates: list[Candidate]
-) -> tuple[Row[Any], dict[str, Row[Any]]]:
+) -> tuple[store.Group, dict[str, Row[Any]]]:
     """Lock the group and what the candidates reference (the store's lock order), then check the
     references; returns the locked group and the prefix lists for the quota."""
     holder, lists, groups = _lock_dependencies(ctx, group_id, admitted(candidates))
@@ -208,14 +209,14 @@ def lock_and_check(
 
 
 def check_limits(
-    ctx: Context, holder: Row[Any], added: list[Rule], removed: list[Row[Any]], lists: dict[str, Row[Any]]
+    ctx: Context, holder: store.Group, added: list[Rule], removed: list[Row[Any]], lists: dict[str, Row[Any]]
 ) -> None:
     """The limit check every rule writer makes (with the group locked), for a whole change at once."""
     _check_limits(ctx, holder, added, [store.rule_from_row(r) for r in removed], lists, 403)
 
 
 def write(
-    ctx: Context, holder: Row[Any], added: list[Rule], removed: list[Row[Any]], lists: dict[str, Row[Any]]
+    ctx: Context, holder: store.Group, added: list[Rule], removed: list[Row[Any]], lists: dict[str, Row[Any]]
 ) -> None:
     """Remove and add in the caller's transaction: every change or none."""
     check_limits(ctx, holder, added, removed, lists)
