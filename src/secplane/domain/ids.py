@@ -30,16 +30,26 @@ _REGION_CODES = {
 }
 
 
+def _byte_map(alphabet: str) -> tuple[bytes, bytes]:
+    """A byte -> character table for ``bytes.translate`` and the bytes it must drop: keeping only
+    bytes below the largest multiple of the alphabet's size keeps every character equally likely."""
+    size = len(alphabet)
+    keep = 256 - 256 % size
+    table = bytes(ord(alphabet[b % size]) for b in range(256))
+    return table, bytes(range(keep, 256))
+
+
+_BYTE_MAPS = {alphabet: _byte_map(alphabet) for alphabet in (_ALNUM_LOWER, _ALNUM)}
+
+
 def _random(n: int, alphabet: str = _ALNUM_LOWER) -> str:
-    """``n`` uniform characters from one CSPRNG draw (one ``secrets.choice`` per character costs a
-    system call each: 20x slower on the id of every created resource)."""
-    base = len(alphabet)
-    value = secrets.randbelow(base**n)
-    chars = []
-    for _ in range(n):
-        value, digit = divmod(value, base)
-        chars.append(alphabet[digit])
-    return "".join(chars)
+    """``n`` uniform characters from the CSPRNG, mapped in C (one ``secrets.choice`` per character
+    costs a system call each: 20x slower on the id of every created resource)."""
+    table, drop = _BYTE_MAPS[alphabet]
+    out = b""
+    while len(out) < n:
+        out += secrets.token_bytes(n + 8).translate(table, drop)
+    return out[:n].decode("ascii")
 
 
 def resource_id(prefix: str, region_id: str = "") -> str:
