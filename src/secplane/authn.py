@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from secplane.crypto import MasterKey
 from secplane.operations.context import Principal
 from secplane.protocol.errors import ApiError
@@ -25,6 +27,8 @@ class Caller:
     access_key_id: str
     revision: int = 0  # the account's RAM revision read for this call (RAM users and role sessions)
     session_policy: str | None = None  # the policy given at AssumeRole, if any
+    # (access key id, nonce) not claimed yet: the call's write transaction claims it (see authenticate)
+    pending_nonce: tuple[str, str] | None = None
 
 
 def _is_ram_user(key: accounts.AccessKey) -> bool:
@@ -86,8 +90,13 @@ class Authenticator:
         self._users: dict[tuple[str, str], tuple[int, str | None]] = {}
         self._sessions: dict[str, tuple[int, sts.Session | None, Principal | None]] = {}
 
-    def authenticate(self, signed: SignedRequest, now: float) -> Caller:
-        """Check timestamp, key, signature, then nonce (last, so bad requests cannot burn nonces)."""
+    def authenticate(self, signed: SignedRequest, now: float, defer_nonce: bool = False) -> Caller:
+        """Check timestamp, key, signature, then nonce (last, so bad requests cannot burn nonces).
+
+        ``defer_nonce`` (a writing call): an account's or a service's key leaves its nonce to the
+        call's write transaction — one commit instead of two. The caller must then either run
+        ``claim_in`` in that transaction or, if the call fails before it commits, ``claim_now``.
+        """
         at = parse_timestamp(signed.timestamp).timestamp()
         if abs(now - at) > REPLAY_WINDOW_SECONDS:
             raise ApiError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
@@ -95,12 +104,18 @@ class Authenticator:
             return self._role_session(signed, now)
         key, revision = self.keys.get(signed.access_key_id, now)
         key = _usable(key)
-        if key.user_name is None:
-            self._verify(signed, key.secret, key.id, now)
-            return Caller(Principal.root(key.account_id), key.id)
-        if key.user_name.startswith(SERVICE_PREFIX):
-            self._verify(signed, key.secret, key.id, now)
-            return Caller(Principal.service(key.account_id, key.user_name[len(SERVICE_PREFIX) :]), key.id)
+        if key.user_name is None or key.user_name.startswith(SERVICE_PREFIX):
+            if defer_nonce:
+                _check_signature(signed, key.secret)
+                pending = (key.id, signed.nonce)
+            else:
+                self._verify(signed, key.secret, key.id, now)
+                pending = None
+            if key.user_name is None:
+                principal = Principal.root(key.account_id)
+            else:
+                principal = Principal.service(key.account_id, key.user_name[len(SERVICE_PREFIX) :])
+            return Caller(principal, key.id, pending_nonce=pending)
         # A key's secret never changes, so the remembered one verifies the signature; if the account's
         # RAM state moved since, the key is read again (it may be disabled or gone by now).
         current = self._verify(signed, key.secret, key.id, now, key.account_id)
@@ -118,17 +133,21 @@ class Authenticator:
     ) -> int:
         """Check the signature, then claim the nonce; with ``account_id``, the same statement reads
         that account's RAM revision, which is returned (one round trip for both on the hot path)."""
-        string_to_sign = signed.verify(secret)
-        if string_to_sign is not None:
-            raise ApiError(
-                "SignatureDoesNotMatch",
-                "Specified signature is not matched with our calculation. server string to sign is:"
-                + string_to_sign,
-            )
+        _check_signature(signed, secret)
         claimed, revision = self._nonces.claim(key_id, signed.nonce, now, account_id)
         if not claimed:
-            raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+            raise _nonce_used()
         return revision
+
+    def claim_in(self, conn: Connection, pending: tuple[str, str], now: float) -> None:
+        """Claim a deferred nonce in the call's write transaction: it holds only if the call commits."""
+        if not self._nonces.claim_in(conn, *pending, now):
+            raise _nonce_used()
+
+    def claim_now(self, pending: tuple[str, str], now: float) -> None:
+        """Claim a deferred nonce of a call that failed before committing (used already is fine: a
+        replay failed, or the claim in the rolled-back transaction found it taken)."""
+        self._nonces.claim(*pending, now)
 
     def _user_id(self, account_id: str, name: str, revision: int) -> str | None:
         hit = self._users.get((account_id, name))
@@ -171,6 +190,20 @@ class Authenticator:
                 "identity that assumed it.",
             )
         return Caller(principal, key_id, revision, session.session_policy)
+
+
+def _check_signature(signed: SignedRequest, secret: str) -> None:
+    string_to_sign = signed.verify(secret)
+    if string_to_sign is not None:
+        raise ApiError(
+            "SignatureDoesNotMatch",
+            "Specified signature is not matched with our calculation. server string to sign is:"
+            + string_to_sign,
+        )
+
+
+def _nonce_used() -> ApiError:
+    return ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
 
 
 def _usable(key: accounts.AccessKey | None) -> accounts.AccessKey:

@@ -111,7 +111,7 @@ class Gateway:
             if not action:
                 raise missing_parameter("Action")
             op = REGISTRY.get((version, action))  # known before authenticating, for the audit record
-            caller = self.authn.authenticate(signed, now)
+            caller = self.authn.authenticate(signed, now, defer_nonce=op is not None and op.writes)
             op = find(version, action)
             params = {k: v for k, v in w.params.items() if k not in COMMON_PARAMS or k == "ClientToken"}
             region_id = self._region(op, params, w.host)
@@ -132,7 +132,7 @@ class Gateway:
                 authorizer=self.authz.require,
             )
             touched.extend(self.authz.authorize(ctx, op, request))
-            body = self._execute(ctx, op, request, params)
+            body = self._execute(ctx, op, request, params, caller.pending_nonce)
             if op.product is RAM and op.writes:
                 self.authn.keys.clear()  # the account's own keys are otherwise kept a moment
             result = {"RequestId": rid, **body}
@@ -142,6 +142,8 @@ class Gateway:
             failure = self._failure(exc, action, rid)
             status, code, message = failure.status, failure.code, failure.message
             payload, ctype = self._error(rid, failure, w, op, xml_root)
+            if caller is not None and caller.pending_nonce is not None:
+                self._claim_after_failure(caller.pending_nonce, now)
         self.audit.record(
             AuditEvent(
                 at=now,
@@ -167,6 +169,14 @@ class Gateway:
             )
         )
         return Response(status, payload, ctype)
+
+    def _claim_after_failure(self, pending: tuple[str, str], now: float) -> None:
+        """A failed call's transaction did not commit its nonce: take it now, so that the request
+        cannot be replayed later, when it might succeed."""
+        try:
+            self.authn.claim_now(pending, now)
+        except DBAPIError:
+            log.exception("could not record the nonce of a failed call")
 
     @staticmethod
     def _failure(exc: Exception, action: str, rid: str) -> ApiError:
@@ -198,9 +208,15 @@ class Gateway:
         return region_id
 
     def _execute(
-        self, ctx: Context, op: Operation[Any], request: Any, params: dict[str, str]
+        self,
+        ctx: Context,
+        op: Operation[Any],
+        request: Any,
+        params: dict[str, str],
+        pending_nonce: tuple[str, str] | None,
     ) -> dict[str, Any]:
-        """Run the handler in one transaction; replay the first result for a repeated ClientToken."""
+        """Run the handler in one transaction, which also claims the call's nonce when authentication
+        left it (a writing call); replay the first result for a repeated ClientToken."""
         token = params.get("ClientToken", "") if op.idempotent else ""
         if token and (len(token) > 64 or not token.isascii()):
             raise ApiError("InvalidClientToken.ValueNotSupported", "The ClientToken provided is invalid.")
@@ -210,6 +226,8 @@ class Gateway:
                 with ExitStack() as stack:
                     ctx._conn = None
                     ctx.begin = lambda: stack.enter_context(begin())
+                    if pending_nonce is not None:
+                        self.authn.claim_in(ctx.conn, pending_nonce, ctx.now)
                     if not token:
                         body = op.handler(ctx, request)
                         if op.product is RAM and op.writes:

@@ -409,6 +409,37 @@ def test_exact_replay_of_a_signed_request(api: RunningServer) -> None:
     assert_error(send(api, "GET", target), 400, "SignatureNonceUsed")
 
 
+def _group_count(api: RunningServer, name: str) -> int:
+    query = qs(v1_params(api, "DescribeSecurityGroups", RegionId=api.region_id, SecurityGroupName=name))
+    return int(send(api, "GET", "/?" + query).json["TotalCount"])
+
+
+def test_a_replayed_write_is_refused_and_takes_effect_once(any_api: RunningServer) -> None:
+    """A writing call's nonce is claimed in the call's own transaction: replays, even concurrent ones,
+    find it taken."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = f"replayed-{uuid.uuid4().hex[:8]}"
+    target = "/?" + qs(v1_params(any_api, "CreateSecurityGroup", RegionId=any_api.region_id,
+                                 SecurityGroupName=name))  # fmt: skip
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: send(any_api, "GET", target), range(8)))
+    assert sorted(r.code or "" for r in replies) == ["", *["SignatureNonceUsed"] * 7]
+    assert_error(send(any_api, "GET", target), 400, "SignatureNonceUsed")
+    assert _group_count(any_api, name) == 1
+
+
+def test_a_failed_write_cannot_be_replayed_later(any_api: RunningServer) -> None:
+    """The failed call's transaction rolled back, nonce and all; the nonce is taken after all, so the
+    same request cannot succeed later, once what made it fail has changed."""
+    name = f"later-{uuid.uuid4().hex[:8]}"
+    params = {"RegionId": any_api.region_id, "SecurityGroupName": name, "VpcId": "vpc-doesnotexist00000"}
+    target = "/?" + qs(v1_params(any_api, "CreateSecurityGroup", **params))
+    assert_error(send(any_api, "GET", target), 404, "InvalidVpcId.NotFound")
+    assert_error(send(any_api, "GET", target), 400, "SignatureNonceUsed")
+    assert _group_count(any_api, name) == 0
+
+
 def test_rejected_request_does_not_burn_its_nonce(api: RunningServer) -> None:
     nonce = uuid.uuid4().hex
     assert_error(v1_get(api, nonce=nonce, secret="wrong"), 400, "SignatureDoesNotMatch")

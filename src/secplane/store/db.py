@@ -81,15 +81,35 @@ class Database:
         self._local = threading.local()  # each thread's hot-path connection
         self._dbapi: Any = self.write_engine.dialect.dbapi
         self._lock_statements: dict[str, Select[Any]] = {}  # per table, built once (see lock_row)
+        self._kept: list[Connection] = []  # the threads' own connections (see _transaction), for dispose
+        self._kept_lock = threading.Lock()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.read_engine.begin() as conn:
+        with self._transaction(self.read_engine, "read") as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.write_engine.begin() as conn:
+        with self._transaction(self.write_engine, "write") as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, engine: Engine, slot: str) -> Iterator[Connection]:
+        """A transaction on the thread's own connection to ``engine``, kept between calls (taking a
+        connection from the pool and giving it back costs as much as a small handler). A transaction
+        opened inside another on the same thread gets a pooled connection of its own, as before."""
+        conn: Connection | None = getattr(self._local, slot, None)
+        if conn is None or conn.closed:
+            conn = engine.connect()
+            setattr(self._local, slot, conn)
+            with self._kept_lock:
+                self._kept.append(conn)
+        if conn.in_transaction():
+            with engine.begin() as nested:
+                yield nested
+            return
+        with conn.begin():
             yield conn
 
     def lock_row(self, conn: Connection, table: Table, key: Any) -> Any:
@@ -205,6 +225,10 @@ class Database:
         conn.commit()
 
     def dispose(self) -> None:
+        with self._kept_lock:
+            kept, self._kept = self._kept, []
+        for conn in kept:
+            conn.close()  # a connection another thread keeps is closed under it: dispose is the end
         self.read_engine.dispose()
         self.write_engine.dispose()
         self._hot_engine.dispose()

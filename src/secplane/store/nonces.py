@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
+from secplane.store import db as sql
 from secplane.store.db import Database
 
 REPLAY_WINDOW_SECONDS = 15 * 60
+_PRUNE = "DELETE FROM nonces WHERE created_at < ?"
 
 
 class NonceBook:
@@ -31,8 +35,23 @@ class NonceBook:
             claimed, revision = row is not None, int(row[0] or 0) if row is not None else 0
         else:
             claimed, revision = self._db.raw_execute(self._claim_sql, (access_key_id, nonce, now)) == 1, 0
+        self._prune_now_and_then(now)
+        return claimed, revision
+
+    def claim_in(self, conn: Connection, access_key_id: str, nonce: str, now: float) -> bool:
+        """``claim`` inside the caller's transaction: the nonce is taken if and when it commits."""
+        claimed = sql.execute(conn, self._claim_sql, (access_key_id, nonce, now)) == 1
+        self._prune_now_and_then(now, conn)
+        return claimed
+
+    def _prune_now_and_then(self, now: float, conn: Connection | None = None) -> None:
+        """Drop expired nonces every so many claims (in ``conn``'s transaction when given: another
+        connection would wait for the write lock that transaction holds)."""
         self._since_prune += 1
         if self._since_prune >= self._PRUNE_EVERY:
             self._since_prune = 0
-            self._db.raw_execute("DELETE FROM nonces WHERE created_at < ?", (now - REPLAY_WINDOW_SECONDS,))
-        return claimed, revision
+            expired = (now - REPLAY_WINDOW_SECONDS,)
+            if conn is None:
+                self._db.raw_execute(_PRUNE, expired)
+            else:
+                sql.execute(conn, _PRUNE, expired)

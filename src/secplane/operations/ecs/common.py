@@ -67,12 +67,20 @@ def render_tags(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]
 _DEFAULT_RESOURCE_GROUP = "SELECT id FROM resource_groups WHERE account_id = ? AND is_default = ?"
 
 
+# An account's default resource group is made with the account and never changes: every create asks.
+_default_resource_groups: dict[str, str] = {}
+
+
 def resource_group(ctx: Context, resource_group_id: str) -> str:
     """The given resource group (which must exist) or the account's default one."""
-    if not resource_group_id:  # every create asks: plain SQL (see store.db.fetchone)
+    if not resource_group_id:
+        known = _default_resource_groups.get(ctx.account_id)
+        if known is not None:
+            return known
         row = db.fetchone(ctx.conn, _DEFAULT_RESOURCE_GROUP, (ctx.account_id, True))
         if row is None:
             raise NoResultFound("the account has no default resource group")
+        _default_resource_groups[ctx.account_id] = str(row[0])
         return str(row[0])
     found = ctx.conn.execute(
         select(resource_groups.c.id).where(
