@@ -9,6 +9,7 @@ prefix list. Error codes name the direction's own fields (``InvalidSourceCidrIp.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, replace
@@ -81,7 +82,9 @@ class Rule:
         return ":" in self.peer_cidr or ":" in self.local_cidr
 
 
+@functools.lru_cache(maxsize=4096)
 def _canonical_net(value: str) -> str:
+    """A stored (already valid) CIDR in one spelling. Cached: rule sets repeat the same few blocks."""
     return str(ipaddress.ip_network(value, strict=False)) if value else ""
 
 
@@ -338,26 +341,27 @@ def _description(value: str) -> str:
 def _address(value: str, code: str, name: str, want_v6: bool) -> str:
     """Normalise an address or CIDR: a bare address stays bare, a CIDR becomes its network."""
     text = value.strip()
-    if "%" in text:  # a scoped IPv6 address names an interface of one host, not a peer
+    parsed = _parse_address(text) if len(text) <= 64 else None  # a valid one has at most 49 characters
+    if parsed is None:
         raise ApiError(code, f"The specified {name} {value!r} is not a valid address or CIDR block.")
-    try:
-        if "/" in text:
-            net = ipaddress.ip_network(text, strict=False)
-            result = str(net)
-            version = net.version
-        else:
-            addr = ipaddress.ip_address(text)
-            result = str(addr)
-            version = addr.version
-    except ValueError:
-        raise ApiError(
-            code, f"The specified {name} {value!r} is not a valid address or CIDR block."
-        ) from None
+    result, version = parsed
     if (version == 6) != want_v6:
         raise ApiError(
             code, f"The specified {name} {value!r} is not an IPv{6 if want_v6 else 4} address or CIDR."
         )
     return result
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_address(text: str) -> tuple[str, int] | None:
+    """(canonical form, IP version) of an address or CIDR, or None. Cached: rules repeat blocks."""
+    if "%" in text:  # a scoped IPv6 address names an interface of one host, not a peer
+        return None
+    try:
+        found = ipaddress.ip_network(text, strict=False) if "/" in text else ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return str(found), found.version
 
 
 def _side_cidr(v4: str, v6: str, side: str) -> str:

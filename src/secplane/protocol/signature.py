@@ -9,6 +9,7 @@ as the clients compute them, so a mismatch can be reported with the server's str
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -29,6 +30,13 @@ def percent_encode(value: str) -> str:
     """RFC 3986 encoding as Alibaba signs it: unreserved kept, space as %20, ``*`` as %2A."""
     if _UNRESERVED.fullmatch(value):  # most values (ids, names, nonces) need no encoding at all
         return value
+    if len(value) <= 64:  # CIDRs, port ranges, times: the same few come again and again
+        return _quote_short(value)
+    return quote(value, safe="-_.~")
+
+
+@functools.lru_cache(maxsize=4096)
+def _quote_short(value: str) -> str:
     return quote(value, safe="-_.~")
 
 
