@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 import secrets
 import string
+import time
 import uuid
 
 _ALNUM_LOWER = string.ascii_lowercase + string.digits
 _ALNUM = string.ascii_letters + string.digits
+_ALNUM_LOWER_DIGITS_FIRST = string.digits + string.ascii_lowercase  # in ASCII order: sorts as numbers
 
 # The first characters of a real id follow the region (bp… cn-hangzhou, uf… cn-shanghai ...).
 _REGION_CODES = {
@@ -53,9 +55,23 @@ def _random(n: int, alphabet: str = _ALNUM_LOWER) -> str:
 
 
 def resource_id(prefix: str, region_id: str = "") -> str:
-    """``prefix-<region code><random>``, 20 characters after the dash."""
+    """``prefix-<region code><time><random>``, 20 characters after the dash.
+
+    The time part — the millisecond in base 36, 8 characters — makes ids sort by creation, so that a
+    new row lands at the end of its table's primary-key index: with wholly random ids every insert
+    dirties a random index page, and a commit of 50 new rules wrote some 50 pages. The 9 to 10 random
+    characters left keep ids unique (46 bits within one millisecond).
+    """
     code = _REGION_CODES.get(region_id, "")
-    return f"{prefix}-{code}{_random(20 - len(code))}"
+    return f"{prefix}-{code}{_base36(time.time_ns() // 1_000_000, 8)}{_random(12 - len(code))}"
+
+
+def _base36(value: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        value, digit = divmod(value, 36)
+        digits.append(_ALNUM_LOWER_DIGITS_FIRST[digit])
+    return "".join(reversed(digits))
 
 
 def resource_group_id() -> str:

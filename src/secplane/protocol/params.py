@@ -72,10 +72,12 @@ def _listify(path: str, node: Any, origins: dict[int, list[str]]) -> Any:
         indexes = sorted(node, key=int)
         if int(indexes[0]) < 1 or int(indexes[-1]) > _MAX_INDEX:
             raise invalid_parameter(f"{path}.{indexes[0] if int(indexes[0]) < 1 else indexes[-1]}")
-        items = [_listify(f"{path}.{k}", node[k], origins) for k in indexes]
+        items = [
+            _listify(f"{path}.{k}", node[k], origins) if type(node[k]) is dict else node[k] for k in indexes
+        ]
         origins[id(items)] = indexes
         return items
-    return {k: _listify(f"{path}.{k}", v, origins) for k, v in node.items()}
+    return {k: _listify(f"{path}.{k}", v, origins) if type(v) is dict else v for k, v in node.items()}
 
 
 # ---------------------------------------------------------------- JSON-array-in-a-string fields

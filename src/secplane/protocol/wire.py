@@ -7,6 +7,7 @@ signature; it returns None on a match and the server's string to sign otherwise.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -68,9 +69,15 @@ def parse_query(text: str) -> list[tuple[str, str]]:
         if "%" in name or "+" in name:
             name = unquote_plus(name)
         if "%" in value or "+" in value:
-            value = unquote_plus(value)
+            value = _unquote_short(value) if len(value) <= 64 else unquote_plus(value)
         pairs.append((name, value))
     return pairs
+
+
+@functools.lru_cache(maxsize=4096)
+def _unquote_short(value: str) -> str:
+    """CIDRs, port ranges and times repeat from call to call: each is decoded once."""
+    return unquote_plus(value)
 
 
 @dataclass(frozen=True, slots=True)
