@@ -133,7 +133,7 @@ class Database:
     # -- the hot path: plain DB-API statements on a connection each thread keeps, no SQL compilation
 
     def raw_execute(
-        self, sql: str, params: tuple[Any, ...] | list[tuple[Any, ...]], many: bool = False
+        self, sql: str, params: tuple[Any, ...] | Sequence[tuple[Any, ...]], many: bool = False
     ) -> int:
         """Run one writing statement (``?`` placeholders) in its own transaction; its rowcount."""
         raw = self._hot_connection()
