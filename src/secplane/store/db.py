@@ -82,6 +82,7 @@ class Database:
         self._dbapi: Any = self.write_engine.dialect.dbapi
         self._lock_statements: dict[str, Select[Any]] = {}  # per table, built once (see lock_row)
         self._kept: list[Connection] = []  # the threads' own connections (see _transaction), for dispose
+        self._max_kept = pool_size // 2
         self._kept_lock = threading.Lock()
 
     @contextmanager
@@ -101,10 +102,17 @@ class Database:
         opened inside another on the same thread gets a pooled connection of its own, as before."""
         conn: Connection | None = getattr(self._local, slot, None)
         if conn is None or conn.closed:
-            conn = engine.connect()
-            setattr(self._local, slot, conn)
             with self._kept_lock:
-                self._kept.append(conn)
+                # at most half the pool is kept by threads, so that the others always find one
+                keep = len(self._kept) < self._max_kept
+                if keep:
+                    conn = engine.connect()
+                    self._kept.append(conn)
+            if conn is None:
+                with engine.begin() as pooled:
+                    yield pooled
+                return
+            setattr(self._local, slot, conn)
         if conn.in_transaction():
             with engine.begin() as nested:
                 yield nested
