@@ -58,7 +58,7 @@ def delete_key(conn: Connection, key_id: str) -> None:
 
 def last_used(conn: Connection, key_id: str, since: float) -> float | None:
     """When the key last signed a call that succeeded, from the audit trail (which lags the API by its
-    flush interval). Walks the trail's time index back from now to the key's creation."""
+    flush interval), through the trail's (access key, time) index."""
     stmt = (
         select(audit_events.c.at)
         .where(

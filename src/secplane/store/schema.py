@@ -94,6 +94,8 @@ audit_events = Table(
     Column("http_status", Integer, nullable=False),
     Column("latency_ms", Float, nullable=False),
     Column("message", Text, nullable=False, server_default=""),
+    # GetAccessKeyLastUsed: a key's newest call, however long ago, without walking the whole trail
+    Index("ix_audit_events_key_at", "access_key_id", "at"),
 )
 
 # ClientToken idempotency: the first result of a creating call, replayed for the same token.
