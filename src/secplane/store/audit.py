@@ -73,8 +73,24 @@ class AuditWriter:
             return
         try:
             self._db.raw_execute(_INSERT, events, many=True)
+            self._db.raw_execute(_LAST_USED, _last_used(events), many=True)
         except Exception:  # the trail must not take the API down; the loss is logged loudly
             log.exception("could not write %d audit events", len(events))
+
+
+# GetAccessKeyLastUsed reads this: one update per key and batch costs less than an index over the trail
+_LAST_USED = (
+    "UPDATE access_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)"
+)
+
+
+def _last_used(events: list[AuditEvent]) -> list[tuple[float, str, float]]:
+    """(time, key, time) of each key's newest successful call among ``events``."""
+    newest: dict[str, float] = {}
+    for e in events:
+        if e.result == "Success" and e.access_key_id and newest.get(e.access_key_id, 0.0) < e.at:
+            newest[e.access_key_id] = e.at
+    return [(at, key, at) for key, at in newest.items()]
 
 
 def query_events(

@@ -17,7 +17,6 @@ from secplane.store.db import Database
 from secplane.store.schema import (
     access_keys,
     accounts,
-    audit_events,
     ram_login_profiles,
     ram_mfa_devices,
     ram_settings,
@@ -56,20 +55,10 @@ def delete_key(conn: Connection, key_id: str) -> None:
     conn.execute(delete(access_keys).where(access_keys.c.id == key_id))
 
 
-def last_used(conn: Connection, key_id: str, since: float) -> float | None:
-    """When the key last signed a call that succeeded, from the audit trail (which lags the API by its
-    flush interval), through the trail's (access key, time) index."""
-    stmt = (
-        select(audit_events.c.at)
-        .where(
-            audit_events.c.at >= since,
-            audit_events.c.access_key_id == key_id,
-            audit_events.c.result == "Success",
-        )
-        .order_by(audit_events.c.at.desc())
-        .limit(1)
-    )
-    value = conn.execute(stmt).scalar()
+def last_used(conn: Connection, key_id: str) -> float | None:
+    """When the key last signed a call that succeeded (the audit writer records it with each batch, so
+    it lags the API by the trail's flush interval)."""
+    value = conn.execute(select(access_keys.c.last_used_at).where(access_keys.c.id == key_id)).scalar()
     return float(value) if value is not None else None
 
 

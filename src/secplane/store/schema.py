@@ -65,6 +65,8 @@ access_keys = Table(
     Column("secret_sealed", Text, nullable=False),
     Column("status", String(16), nullable=False, default="Active"),
     Column("created_at", Float, nullable=False),
+    # the newest successful call the key signed; the audit writer moves it with each batch
+    Column("last_used_at", Float, nullable=True),
 )
 
 # Signature nonces seen within the replay window, shared by every server process.
@@ -94,8 +96,6 @@ audit_events = Table(
     Column("http_status", Integer, nullable=False),
     Column("latency_ms", Float, nullable=False),
     Column("message", Text, nullable=False, server_default=""),
-    # GetAccessKeyLastUsed: a key's newest call, however long ago, without walking the whole trail
-    Index("ix_audit_events_key_at", "access_key_id", "at"),
 )
 
 # ClientToken idempotency: the first result of a creating call, replayed for the same token.

@@ -120,4 +120,4 @@ def get_access_key_last_used(ctx: Context, req: AccessKeyRequest) -> Body:
     """The last successful call the key signed, from the audit trail ("" for never)."""
     owner = _owner(ctx, req.user_name, lock=False)
     row = _key(ctx, owner, req.user_access_key_id)
-    return {"AccessKeyLastUsed": {"LastUsedDate": iso(store.last_used(ctx.conn, row.id, row.created_at))}}
+    return {"AccessKeyLastUsed": {"LastUsedDate": iso(store.last_used(ctx.conn, row.id))}}
