@@ -68,3 +68,22 @@ def test_health_turns_503_when_the_database_goes_away(pg_database: str) -> None:
         status, body = get(running.endpoint, signed_v1_query(running, "DescribeRegions"))
         assert (status, body["Code"]) == (503, "ServiceUnavailable")
         assert body["RequestId"]
+
+
+def test_calls_recover_when_the_database_drops_every_connection(own_pg_database: str) -> None:
+    """Threads keep their connections between calls; when PostgreSQL ends them (a restart, a failover)
+    the next call on each gets a retryable 503 and the ones after it succeed."""
+    name = own_pg_database.rsplit("/", 1)[1]
+    admin = own_pg_database.rsplit("/", 1)[0].replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with server(database_url=own_pg_database) as running:
+
+        def call(action: str) -> tuple[int, str]:
+            status, body = get(running.endpoint, signed_v1_query(running, action, RegionId=running.region_id))
+            return status, str(body.get("Code", ""))
+
+        assert call("CreateSecurityGroup")[0] == call("DescribeSecurityGroups")[0] == 200
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        first = [call("CreateSecurityGroup"), call("DescribeSecurityGroups")]
+        assert all(r in ((200, ""), (503, "ServiceUnavailable")) for r in first), first
+        assert [call("CreateSecurityGroup"), call("DescribeSecurityGroups")] == [(200, "")] * 2
