@@ -118,29 +118,13 @@ def insert_group(
     return group_id
 
 
-# built once: constructing a select costs more than running it
-_GET_GROUP = select(security_groups).where(
-    security_groups.c.id == bindparam("group_id"), security_groups.c.account_id == bindparam("account_id")
-)
-_GET_GROUP_IN_REGION = _GET_GROUP.where(security_groups.c.region_id == bindparam("region_id"))
-
-
-def get_group(
-    conn: Connection, account_id: str, group_id: str, region_id: str | None = None
-) -> Row[Any] | None:
-    params = {"group_id": group_id, "account_id": account_id}
-    if region_id is None:
-        return conn.execute(_GET_GROUP, params).first()
-    return conn.execute(_GET_GROUP_IN_REGION, {**params, "region_id": region_id}).first()
-
-
 _GROUP_IN_REGION = (
     f"SELECT {_GROUP_COLUMNS} FROM security_groups WHERE id = ? AND account_id = ? AND region_id = ?"
 )
 
 
 def group_in_region(conn: Connection, account_id: str, group_id: str, region_id: str) -> Group | None:
-    """``get_group`` as a plain tuple, for the hot paths (a tenth of its cost)."""
+    """The account's group in the region, or None."""
     row = sql.fetchone(conn, _GROUP_IN_REGION, (group_id, account_id, region_id))
     return Group.of(row) if row is not None else None
 

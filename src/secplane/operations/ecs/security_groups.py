@@ -1,6 +1,6 @@
 """ECS security groups: create, describe, modify, delete, references (SG-1, SG-3, SG-12, SG-13, SG-17).
 
-Rules live in ``sg_rules.py``; both modules find groups through ``find_group`` here. Every modifying
+Rules live in ``sg_rules.py``; both modules find groups through ``load_group`` here. Every modifying
 call refuses a group a cloud service manages (SG-12) unless that service itself is calling.
 """
 
@@ -10,8 +10,6 @@ import base64
 import binascii
 import re
 from typing import Any
-
-from sqlalchemy import Row
 
 from secplane.operations.context import Context
 from secplane.operations.ecs import common
@@ -47,18 +45,8 @@ def group_not_found() -> ApiError:
     return not_found("InvalidSecurityGroupId.NotFound", "The specified SecurityGroupId does not exist.")
 
 
-def find_group(ctx: Context, group_id: str) -> Row[Any]:
-    """The caller's group in the call's region, or 404."""
-    if not group_id:
-        raise missing_parameter("SecurityGroupId")
-    row = store.get_group(ctx.conn, ctx.account_id, group_id, ctx.region_id)
-    if row is None:
-        raise group_not_found()
-    return row
-
-
 def load_group(ctx: Context, group_id: str) -> store.Group:
-    """``find_group`` as a plain tuple: what the hot actions (rules, describe) use."""
+    """The caller's group in the call's region, or 404."""
     if not group_id:
         raise missing_parameter("SecurityGroupId")
     row = store.group_in_region(ctx.conn, ctx.account_id, group_id, ctx.region_id)
@@ -77,7 +65,7 @@ def lock_group(ctx: Context, group_id: str) -> store.Group:
     return row
 
 
-def ensure_writable(ctx: Context, row: Row[Any] | store.Group) -> None:
+def ensure_writable(ctx: Context, row: store.Group) -> None:
     common.ensure_not_managed(ctx, row.service_managed, row.service_id)
 
 
@@ -347,7 +335,7 @@ def modify_security_group_attribute(ctx: Context, req: ModifySecurityGroupAttrib
     """Rename or re-describe; an absent (or empty) value leaves the attribute as it is."""
     _check_name(req.security_group_name)
     _check_description(req.description)
-    row = find_group(ctx, req.security_group_id)
+    row = load_group(ctx, req.security_group_id)
     ensure_writable(ctx, row)
     changes = {
         key: value

@@ -75,7 +75,7 @@ _RULE_PARAMS = PermissionParam.__struct_fields__
 
 
 class GroupRuleRequest(PermissionParam):
-    """A rule call on one group (both ids are checked by the gateway and ``find_group``)."""
+    """A rule call on one group (both ids are checked by the gateway and ``load_group``)."""
 
     region_id: str = ""
     security_group_id: str = ""

@@ -23,7 +23,7 @@ from sqlalchemy import Row
 from secplane.domain.regions import REGIONS_BY_ID
 from secplane.domain.sg_rules import normalize, to_fields
 from secplane.operations.context import Context
-from secplane.operations.ecs.security_groups import TAG_RESOURCE_TYPE, _check_name, find_group
+from secplane.operations.ecs.security_groups import TAG_RESOURCE_TYPE, _check_name, load_group
 from secplane.operations.registry import SECPLANE, Body, operation
 from secplane.operations.secplane import sg_tools
 from secplane.operations.secplane.sg_tools import Candidate
@@ -60,7 +60,7 @@ def _destination_region(value: str) -> str:
     return value
 
 
-def _destination_vpc(ctx: Context, source: Row[Any], region: str, req: CloneSecurityGroupRequest) -> str:
+def _destination_vpc(ctx: Context, source: store.Group, region: str, req: CloneSecurityGroupRequest) -> str:
     """The clone's VPC ("" for the classic network), locked like CreateSecurityGroup locks it."""
     network = req.network_type.strip().lower()
     if network not in ("", "vpc", "classic"):
@@ -120,7 +120,7 @@ def clone_security_group(ctx: Context, req: CloneSecurityGroupRequest) -> Body:
     if not req.security_group_name:
         raise missing_parameter("SecurityGroupName")
     _check_name(req.security_group_name)
-    source = find_group(ctx, req.security_group_id)
+    source = load_group(ctx, req.security_group_id)
     region = _destination_region(req.destination_region_id or ctx.region_id)
     vpc_id = _destination_vpc(ctx, source, region, req)
     clone_id = store.insert_group(

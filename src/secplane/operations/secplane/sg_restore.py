@@ -13,12 +13,8 @@ and the rest is applied.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Row
-
 from secplane.operations.context import Context
-from secplane.operations.ecs.security_groups import ensure_writable, find_group
+from secplane.operations.ecs.security_groups import ensure_writable, load_group
 from secplane.operations.registry import SECPLANE, Body, operation
 from secplane.operations.secplane import sg_tools
 from secplane.operations.secplane.sg_tools import Candidate
@@ -51,10 +47,10 @@ def _mode(value: str) -> str:
     return mode
 
 
-def _target(ctx: Context, source: Row[Any], target_id: str) -> Row[Any]:
+def _target(ctx: Context, source: store.Group, target_id: str) -> store.Group:
     if not target_id:
         raise missing_parameter("TargetSecurityGroupId")
-    target = store.get_group(ctx.conn, ctx.account_id, target_id, ctx.region_id)
+    target = store.group_in_region(ctx.conn, ctx.account_id, target_id, ctx.region_id)
     if target is None:
         raise not_found(
             "InvalidTargetSecurityGroupId.NotFound",
@@ -75,7 +71,7 @@ def _target(ctx: Context, source: Row[Any], target_id: str) -> Row[Any]:
 )
 def restore_security_group_rules(ctx: Context, req: RestoreSecurityGroupRulesRequest) -> Body:
     mode = _mode(req.mode)
-    source = find_group(ctx, req.security_group_id)
+    source = load_group(ctx, req.security_group_id)
     target = _target(ctx, source, req.target_security_group_id)
     ensure_writable(ctx, source)
     target_rows = store.rules_of(ctx.conn, [target.id])

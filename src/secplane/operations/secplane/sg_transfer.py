@@ -20,7 +20,7 @@ import time
 from secplane.domain import sg_files
 from secplane.domain.sg_rules import normalize
 from secplane.operations.context import Context
-from secplane.operations.ecs.security_groups import ensure_writable, find_group
+from secplane.operations.ecs.security_groups import ensure_writable, load_group
 from secplane.operations.ecs.sg_rules import _own_owner
 from secplane.operations.registry import SECPLANE, Body, operation
 from secplane.operations.secplane import sg_tools
@@ -43,7 +43,7 @@ class ExportSecurityGroupRulesRequest(Request):
 )
 def export_security_group_rules(ctx: Context, req: ExportSecurityGroupRulesRequest) -> Body:
     fmt = sg_files.file_format(req.file_format or sg_files.JSON)
-    group = find_group(ctx, req.security_group_id)
+    group = load_group(ctx, req.security_group_id)
     rows = store.rules_of(ctx.conn, [group.id])
     permissions = sg_tools.row_views(ctx, rows)
     if fmt == sg_files.JSON:
@@ -128,7 +128,7 @@ def _candidate(ctx: Context, entry: sg_files.Entry, vpc_id: str) -> Candidate:
 )
 def import_security_group_rules(ctx: Context, req: ImportSecurityGroupRulesRequest) -> Body:
     text = _text(req)
-    group = find_group(ctx, req.security_group_id)
+    group = load_group(ctx, req.security_group_id)
     ensure_writable(ctx, group)
     rule_file = sg_files.parse(text, sg_files.file_format(req.file_format) if req.file_format else "")
     candidates = [_candidate(ctx, entry, group.vpc_id) for entry in rule_file.entries]
