@@ -6,9 +6,11 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import NoResultFound
 
 from secplane.crypto import MasterKey
 from secplane.domain import ids
+from secplane.store import db as sql
 from secplane.store.db import Database
 from secplane.store.schema import access_keys, accounts, resource_groups
 
@@ -80,9 +82,16 @@ def load_access_key(db: Database, key: MasterKey, access_key_id: str) -> AccessK
     return AccessKey(access_key_id, account_id, user_name, key.unseal(sealed), status)
 
 
+_DEFAULT_RESOURCE_GROUP = "SELECT id FROM resource_groups WHERE account_id = ? AND is_default = ?"
+# made with the account and never changed or deleted, and every create asks: remembered per account
+_default_resource_groups: dict[str, str] = {}
+
+
 def default_resource_group(conn: Connection, account_id: str) -> str:
-    return conn.execute(
-        select(resource_groups.c.id).where(
-            resource_groups.c.account_id == account_id, resource_groups.c.is_default.is_(True)
-        )
-    ).scalar_one()
+    known = _default_resource_groups.get(account_id)
+    if known is None:
+        row = sql.fetchone(conn, _DEFAULT_RESOURCE_GROUP, (account_id, True))
+        if row is None:
+            raise NoResultFound(f"account {account_id} has no default resource group")
+        known = _default_resource_groups[account_id] = str(row[0])
+    return known

@@ -6,11 +6,10 @@ import time
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.exc import NoResultFound
 
 from secplane.operations.context import Context
 from secplane.protocol.errors import ApiError
-from secplane.store import db
+from secplane.store import accounts
 from secplane.store.schema import resource_groups
 
 MAX_TAG_PARAMS = 20
@@ -64,24 +63,10 @@ def render_tags(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]
     return {"Tag": [{"TagKey": k, "TagValue": v} for k, v in pairs]}
 
 
-_DEFAULT_RESOURCE_GROUP = "SELECT id FROM resource_groups WHERE account_id = ? AND is_default = ?"
-
-
-# An account's default resource group is made with the account and never changes: every create asks.
-_default_resource_groups: dict[str, str] = {}
-
-
 def resource_group(ctx: Context, resource_group_id: str) -> str:
     """The given resource group (which must exist) or the account's default one."""
     if not resource_group_id:
-        known = _default_resource_groups.get(ctx.account_id)
-        if known is not None:
-            return known
-        row = db.fetchone(ctx.conn, _DEFAULT_RESOURCE_GROUP, (ctx.account_id, True))
-        if row is None:
-            raise NoResultFound("the account has no default resource group")
-        _default_resource_groups[ctx.account_id] = str(row[0])
-        return str(row[0])
+        return accounts.default_resource_group(ctx.conn, ctx.account_id)
     found = ctx.conn.execute(
         select(resource_groups.c.id).where(
             resource_groups.c.id == resource_group_id, resource_groups.c.account_id == ctx.account_id
