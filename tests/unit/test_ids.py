@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 
 from secplane.domain import ids
@@ -29,3 +30,12 @@ def test_every_character_equally_likely() -> None:
 def test_no_repeats() -> None:
     drawn = [ids.resource_id("sg", "cn-hangzhou") for _ in range(10_000)]
     assert len(set(drawn)) == len(drawn)
+
+
+def test_ids_made_later_sort_after() -> None:
+    """The time part leads, so a table's primary-key index grows at its end."""
+    earlier = [ids.resource_id("sgr", "cn-hangzhou") for _ in range(3)]
+    time.sleep(0.002)
+    later = ids.resource_id("sgr", "cn-hangzhou")
+    assert all(e < later for e in earlier)
+    assert sorted([later, *earlier])[-1] == later

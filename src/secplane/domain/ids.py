@@ -84,7 +84,7 @@ def resource_id(prefix: str, region_id: str = "") -> str:
     The time part — the millisecond in base 36, 8 characters — makes ids sort by creation, so that a
     new row lands at the end of its table's primary-key index: with wholly random ids every insert
     dirties a random index page, and a commit of 50 new rules wrote some 50 pages. The 9 to 10 random
-    characters left keep ids unique (46 bits within one millisecond).
+    characters left (12 where the region has no code) keep ids unique: 46 bits or more per millisecond.
     """
     code = _REGION_CODES.get(region_id, "")
     return f"{prefix}-{code}{_base36(time.time_ns() // 1_000_000, 8)}{_random(12 - len(code))}"

@@ -1,0 +1,75 @@
+"""Database: the connections threads keep between transactions, and batches on the hot connection."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from secplane.store.db import Database
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}", pool_size=4)
+    with database.write() as conn:
+        conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)"))
+    yield database
+    database.dispose()
+
+
+def _connection_id(db: Database) -> int:
+    with db.read() as conn:
+        return id(conn)
+
+
+def test_a_thread_keeps_its_connection_between_transactions(db: Database) -> None:
+    assert _connection_id(db) == _connection_id(db)
+
+
+def test_a_nested_transaction_gets_a_connection_of_its_own(db: Database) -> None:
+    """(A write inside a write would wait for SQLite's one writer: reads are what nest.)"""
+    with db.read() as outer, db.read() as inner:
+        assert outer is not inner
+        assert inner.execute(text("SELECT COUNT(*) FROM t")).scalar() == 0
+
+
+def test_threads_keep_at_most_half_the_pool(db: Database) -> None:
+    """Pool of 4 (+4 overflow): two kept connections, the other threads still get pooled ones."""
+    seen: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        with db.read() as conn:
+            seen.append(id(conn))
+            barrier.wait(timeout=10)  # all four hold a connection at once
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert len(seen) == 4 and len(set(seen)) == 4
+    assert len(db._kept) == 2  # (the main thread's "write" slot of the fixture is one of them)
+
+
+def test_dispose_closes_the_kept_connections(db: Database) -> None:
+    with db.read() as conn:
+        kept = conn
+    db.dispose()
+    assert kept.closed
+    with db.read() as conn:  # a disposed database opens new ones on demand
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_batch_on_the_hot_connection_is_all_or_nothing(db: Database) -> None:
+    """One transaction for the whole batch: a failing row leaves none of the others behind."""
+    with pytest.raises(DBAPIError, match="UNIQUE"):
+        db.raw_execute("INSERT INTO t (k, v) VALUES (?, ?)", [(1, "a"), (2, "b"), (1, "again")], many=True)
+    assert db.raw_fetchone("SELECT COUNT(*) FROM t", ()) == (0,)
+    assert db.raw_execute("INSERT INTO t (k, v) VALUES (?, ?)", [(1, "a"), (2, "b")], many=True) == 2
+    assert db.raw_fetchone("SELECT COUNT(*) FROM t", ()) == (2,)
