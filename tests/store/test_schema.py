@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Connection, event, text
 
 from secplane.store import db as store_db
+from secplane.store import prefix_lists as prefix_store
+from secplane.store import security_groups as sg_store
 from secplane.store.db import Database
+from secplane.store.nonces import NonceBook
 from secplane.store.schema import metadata
 
 
@@ -26,6 +30,12 @@ def _differences(url: str) -> list[object]:
         db.dispose()
 
 
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(store_db.__file__).with_name("migrations")))
+    return cfg
+
+
 def test_sqlite_migrations_match_the_schema(tmp_path: Path) -> None:
     assert _differences(f"sqlite:///{tmp_path / 'schema.db'}") == []
 
@@ -37,8 +47,7 @@ def test_postgresql_migrations_match_the_schema(own_pg_database: str) -> None:
 def test_upgrading_keeps_when_keys_were_last_used(tmp_path: Path) -> None:
     """Migration 0007 fills ``last_used_at`` from the audit trail an older installation kept."""
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(store_db.__file__).with_name("migrations")))
+    cfg = _config()
     try:
         with db.write_engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -63,5 +72,64 @@ def test_upgrading_keeps_when_keys_were_last_used(tmp_path: Path) -> None:
         with db.write_engine.begin() as conn:
             used = conn.execute(text("SELECT last_used_at FROM access_keys WHERE id = 'LTAI5tOld'")).scalar()
         assert used == 20.0
+    finally:
+        db.dispose()
+
+
+def test_upgrading_keeps_the_nonces_of_the_replay_window(tmp_path: Path) -> None:
+    """Migration 0008 rebuilds the SQLite nonce table without rowids: a nonce taken before the upgrade
+    is still refused after it, and the migration goes down and up again."""
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = _config()
+    try:
+        with db.write_engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0007")
+            conn.execute(text("INSERT INTO nonces VALUES ('LTAI5tOld', 'n-1', 100.0)"))
+        with db.write_engine.begin() as conn:
+            Database.upgrade(conn)
+        with db.write_engine.begin() as conn:
+            ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'nonces'")).scalar()
+        assert "WITHOUT ROWID" in str(ddl)
+        book = NonceBook(db)
+        assert book.claim("LTAI5tOld", "n-1", 200.0) == (False, 0)
+        assert book.claim("LTAI5tOld", "n-2", 200.0) == (True, 0)
+        with db.write_engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0007")
+            rows = conn.execute(text("SELECT nonce FROM nonces ORDER BY nonce")).scalars().all()
+            assert rows == ["n-1", "n-2"]
+            command.upgrade(cfg, "head")
+    finally:
+        db.dispose()
+
+
+def test_rule_queries_use_the_partial_indexes(tmp_path: Path) -> None:
+    """The limit check reads only the rules that name a group or a prefix list, and the reference
+    lookups find them by index: each query repeats its partial index's condition, or SQLite scans."""
+    db = Database(f"sqlite:///{tmp_path / 'plan.db'}")
+    seen: list[tuple[str, Any]] = []
+
+    def plan(conn: Connection, statement: str, params: Any) -> str:
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", tuple(params))
+        return " | ".join(row[3] for row in rows)
+
+    try:
+        with db.write_engine.begin() as conn:
+            Database.upgrade(conn)
+        with db.write_engine.connect() as conn:
+            quota = plan(conn, sg_store._QUOTA_USED, ("sg-1", "sg-1"))
+            assert "USING INDEX ix_sg_rules_group_peers" in quota
+            assert "USING COVERING INDEX ux_sg_rules_group_content" in quota
+            unconditioned = plan(conn, "SELECT id FROM sg_rules WHERE peer_group_id = ?", ("sg-1",))
+            assert "SCAN sg_rules" in unconditioned  # why the store repeats the condition
+
+            event.listen(conn, "before_cursor_execute", lambda *a: seen.append((a[2], a[3])))
+            sg_store.is_referenced(conn, "sg-1")
+            prefix_store.is_referenced(conn, "pl-1")
+        with db.write_engine.connect() as conn:
+            plans = [plan(conn, statement, params) for statement, params in seen[:2]]
+        assert "USING INDEX ix_sg_rules_peer_group" in plans[0]
+        assert "USING INDEX ix_sg_rules_peer_prefix_list" in plans[1]
     finally:
         db.dispose()

@@ -190,7 +190,7 @@ def _vswitch_not_found() -> ApiError:
     return not_found("InvalidVSwitchId.NotFound", "VSwitch not exist.")
 
 
-def _in_region(row: Row[Any] | None, region_id: str) -> bool:
+def _in_region(row: Row[Any] | store.LockedVpc | None, region_id: str) -> bool:
     """The row exists and, when the call names a region, lives there."""
     return row is not None and (not region_id or row.region_id == region_id)
 

@@ -11,7 +11,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from secplane.store.db import Database
 from secplane.store.schema import prefix_list_entries, prefix_lists, sg_rules, tags
@@ -149,13 +160,17 @@ def list_page(
     return list(conn.execute(stmt))
 
 
+# the condition of the partial index on the column: a query that repeats it can use the index
+_USES_INDEX = sg_rules.c.peer_prefix_list_id != literal_column("''")  # a literal, not a parameter
+
+
 def association_counts(conn: Connection, prefix_list_ids: Sequence[str]) -> dict[str, int]:
     """Per list: how many security groups have at least one rule that references it."""
     if not prefix_list_ids:
         return {}
     rows = conn.execute(
         select(sg_rules.c.peer_prefix_list_id, func.count(sg_rules.c.security_group_id.distinct()))
-        .where(sg_rules.c.peer_prefix_list_id.in_(list(prefix_list_ids)))
+        .where(sg_rules.c.peer_prefix_list_id.in_(list(prefix_list_ids)), _USES_INDEX)
         .group_by(sg_rules.c.peer_prefix_list_id)
     )
     return {row[0]: int(row[1]) for row in rows}
@@ -167,7 +182,7 @@ def associated_groups(
     """Ids of the security groups whose rules reference the list, in id order."""
     stmt = (
         select(sg_rules.c.security_group_id)
-        .where(sg_rules.c.peer_prefix_list_id == prefix_list_id)
+        .where(sg_rules.c.peer_prefix_list_id == prefix_list_id, _USES_INDEX)
         .group_by(sg_rules.c.security_group_id)
         .order_by(sg_rules.c.security_group_id)
         .offset(offset)
@@ -179,6 +194,6 @@ def associated_groups(
 
 def is_referenced(conn: Connection, prefix_list_id: str) -> bool:
     found = conn.execute(
-        select(sg_rules.c.id).where(sg_rules.c.peer_prefix_list_id == prefix_list_id).limit(1)
+        select(sg_rules.c.id).where(sg_rules.c.peer_prefix_list_id == prefix_list_id, _USES_INDEX).limit(1)
     ).first()
     return found is not None

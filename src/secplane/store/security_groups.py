@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Row,
     bindparam,
     delete,
+    literal_column,
     or_,
     select,
     update,
@@ -26,6 +28,7 @@ from secplane.store import db as sql
 from secplane.store import tags as tag_store
 from secplane.store.db import Database
 from secplane.store.schema import (
+    RULE_HAS_PEER,
     accounts,
     prefix_lists,
     security_groups,
@@ -261,11 +264,14 @@ def group_rules(conn: Connection, group_id: str) -> list[RuleRow]:
     return [RuleRow._make(row) for row in sql.fetchall(conn, _GROUP_RULES, (group_id,))]
 
 
-_QUOTA_USED = """
-SELECT COALESCE(SUM(CASE WHEN r.peer_prefix_list_id = '' THEN 1 ELSE COALESCE(p.max_entries, 0) END), 0),
-       COALESCE(SUM(CASE WHEN r.peer_group_id <> '' THEN 1 ELSE 0 END), 0)
-FROM sg_rules AS r LEFT OUTER JOIN prefix_lists AS p ON p.id = r.peer_prefix_list_id
-WHERE r.security_group_id = ?
+# All rules count through the group's unique index alone; only the few that name a group or a prefix
+# list are read, through the partial index whose condition the WHERE repeats (RULE_HAS_PEER).
+_QUOTA_USED = f"""
+SELECT (SELECT COUNT(*) FROM sg_rules WHERE security_group_id = ?),
+       COALESCE(SUM(CASE WHEN peer_prefix_list_id <> '' THEN COALESCE(p.max_entries, 0) - 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN peer_group_id <> '' THEN 1 ELSE 0 END), 0)
+FROM sg_rules LEFT OUTER JOIN prefix_lists AS p ON p.id = peer_prefix_list_id
+WHERE security_group_id = ? AND {RULE_HAS_PEER}
 """
 
 
@@ -274,9 +280,10 @@ def quota_used(conn: Connection, group_id: str) -> tuple[int, int]:
 
     A rule that references a prefix list counts as many entries as the list's *maximum* (SG-8).
     """
-    row = sql.fetchone(conn, _QUOTA_USED, (group_id,))
+    row = sql.fetchone(conn, _QUOTA_USED, (group_id, group_id))
     assert row is not None  # an aggregate without GROUP BY: always one row
-    return int(row[0]), int(row[1])
+    rules, extra_list_entries, group_rules = row
+    return int(rules) + int(extra_list_entries), int(group_rules)
 
 
 # ---------------------------------------------------------------- queries behind the SG actions
@@ -452,10 +459,16 @@ def has_members(conn: Connection, group_id: str) -> bool:
     return conn.execute(stmt.limit(1)).first() is not None
 
 
+# a literal, not a parameter: the planner matches it with the partial index's condition
+_NONE: ColumnElement[str] = literal_column("''")
+
+
 def is_referenced(conn: Connection, group_id: str) -> bool:
     """Whether another group's rule authorizes this group."""
     stmt = select(sg_rules.c.id).where(
-        sg_rules.c.peer_group_id == group_id, sg_rules.c.security_group_id != group_id
+        sg_rules.c.peer_group_id == group_id,
+        sg_rules.c.peer_group_id != _NONE,  # the partial index's condition
+        sg_rules.c.security_group_id != group_id,
     )
     return conn.execute(stmt.limit(1)).first() is not None
 
@@ -469,6 +482,7 @@ def referencing_groups(conn: Connection, group_ids: Sequence[str], limit: int) -
         .select_from(sg_rules.join(security_groups, security_groups.c.id == sg_rules.c.security_group_id))
         .where(
             sg_rules.c.peer_group_id.in_(list(group_ids)),
+            sg_rules.c.peer_group_id != _NONE,  # the partial index's condition
             sg_rules.c.security_group_id != sg_rules.c.peer_group_id,
         )
         .distinct()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Row, Select, delete, func, insert, select
 
+from secplane.store import db as sql
 from secplane.store.db import Database
 from secplane.store.schema import resource_groups, vpcs, vswitches
 
@@ -29,10 +30,28 @@ def get_vpc(conn: Connection, account_id: str, vpc_id: str) -> Row[Any] | None:
     return conn.execute(select(vpcs).where(vpcs.c.id == vpc_id, vpcs.c.account_id == account_id)).first()
 
 
-def lock_vpc(db: Database, conn: Connection, account_id: str, vpc_id: str) -> Row[Any] | None:
-    """The VPC row, locked until the transaction ends, so that limits on its children hold."""
-    row = db.lock_row(conn, vpcs, vpc_id)
-    return row if row is not None and row.account_id == account_id else None
+class LockedVpc(NamedTuple):
+    """What the writers that lock a VPC read of it."""
+
+    id: str
+    account_id: str
+    region_id: str
+    cidr_block: str
+    status: str
+    resource_group_id: str
+
+
+# plain SQL: creating a security group locks its VPC, and the select machinery cost more than the query
+_LOCK_VPC = (
+    "SELECT id, account_id, region_id, cidr_block, status, resource_group_id FROM vpcs "
+    "WHERE id = ? AND account_id = ?"
+)
+
+
+def lock_vpc(db: Database, conn: Connection, account_id: str, vpc_id: str) -> LockedVpc | None:
+    """The account's VPC, locked until the transaction ends, so that limits on its children hold."""
+    row = sql.fetchone(conn, _LOCK_VPC if db.is_sqlite else _LOCK_VPC + " FOR UPDATE", (vpc_id, account_id))
+    return LockedVpc._make(row) if row is not None else None
 
 
 def list_vpcs(
