@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import codecs
-import dataclasses
 import ipaddress
 import json
 import os
@@ -32,7 +31,7 @@ HEADER = ",".join(sg_files.CSV_COLUMNS)
 
 def rule_view(rule: Rule, rule_id: str = "") -> dict[str, Any]:
     """A rule as DescribeSecurityGroupAttribute shows it (the API's own rendering of a stored row)."""
-    row: Any = SimpleNamespace(id=rule_id, created_at=0.0, **dataclasses.asdict(rule))
+    row: Any = SimpleNamespace(id=rule_id, created_at=0.0, **rule._asdict())
     return render_rule(row, {}, {})
 
 

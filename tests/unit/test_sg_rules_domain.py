@@ -4,7 +4,6 @@ address spelling, and every refusal is an ``ApiError`` (never a crash that would
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
 
 import pytest
 from hypothesis import assume, given
@@ -104,7 +103,7 @@ def test_canonical_rules_are_canonical(direction: str, fields: RuleFields, vpc: 
 @given(directions, valid_fields(), st.text(max_size=60), st.booleans())
 def test_content_key_ignores_description(direction: str, fields: RuleFields, text: str, vpc: bool) -> None:
     rule = _normalized(direction, fields, vpc)
-    assert replace(rule, description=text).content_key == rule.content_key
+    assert rule._replace(description=text).content_key == rule.content_key
 
 
 @given(directions, st.booleans(), st.data())
@@ -216,6 +215,6 @@ def test_peer_precedence_cidr_then_group_then_prefix_list() -> None:
         peer_prefix_list_id="pl-a",
     )
     assert normalize(INGRESS, everything, vpc=True).peer_kind == "cidr"
-    assert normalize(INGRESS, replace(everything, peer_cidr=""), vpc=True).peer_kind == "group"
-    no_group = replace(everything, peer_cidr="", peer_group_id="")
+    assert normalize(INGRESS, everything._replace(peer_cidr=""), vpc=True).peer_kind == "group"
+    no_group = everything._replace(peer_cidr="", peer_group_id="")
     assert normalize(INGRESS, no_group, vpc=True).peer_kind == "prefix_list"

@@ -40,13 +40,19 @@ def _quote_short(value: str) -> str:
     return quote(value, safe="-_.~")
 
 
+@functools.lru_cache(maxsize=4096)
+def _encode_name(name: str) -> str:
+    """Parameter names come from a small set (``Permissions.7.PortRange``): each is encoded once."""
+    return percent_encode(name)
+
+
 def _canonical_pairs(params: Iterable[tuple[str, str]], plus_spaces: bool = False) -> str:
     encoded = []
     for name, value in params:
         enc_value = percent_encode(value)
         if plus_spaces:
             enc_value = enc_value.replace("%20", "+")
-        encoded.append((percent_encode(name), enc_value))
+        encoded.append((_encode_name(name), enc_value))
     encoded.sort()
     return "&".join(f"{k}={v}" for k, v in encoded)
 

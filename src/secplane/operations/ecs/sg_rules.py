@@ -15,7 +15,6 @@ without one carry no family of their own and take the prefix list's, so either f
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Row
@@ -224,13 +223,13 @@ def _own_owner(ctx: Context, rule: Rule, *, strict: bool) -> Rule:
     """
     owner = rule.peer_group_owner
     if not owner or owner == ctx.account_id:
-        return replace(rule, peer_group_owner="") if owner else rule
+        return rule._replace(peer_group_owner="") if owner else rule
     account = store.resolve_account(ctx.conn, owner)
     if account is None:
         if strict:
             raise _group_not_found(rule.direction)
         return rule
-    return replace(rule, peer_group_owner="" if account == ctx.account_id else account)
+    return rule._replace(peer_group_owner="" if account == ctx.account_id else account)
 
 
 def _group_not_found(direction: str) -> ApiError:
@@ -540,7 +539,7 @@ def _modify_description(ctx: Context, group: store.Group, f: RuleFields, directi
         raise not_found("SecurityGroupRule.NotFound", f"The target security group rule {verb} exist.")
     if f.description:
         current = store.rule_from_row(store.rules_by_id(ctx.conn, holder.id, [rule_id])[rule_id])
-        store.replace_rule(ctx.conn, rule_id, replace(current, description=rule.description))
+        store.replace_rule(ctx.conn, rule_id, current._replace(description=rule.description))
 
 
 def _modify(ctx: Context, req: ModifyRuleRequest, direction: str) -> Body:

@@ -15,7 +15,6 @@ classic group stays classic and a VPC group keeps its VPC when it stays in its r
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Row
@@ -104,7 +103,7 @@ def _candidate(row: Row[Any], view: Body, vpc_id: str, include_all: bool) -> Can
                     f"The rule has priority {rule.priority}: rules above 100 are copied (with priority 100) "
                     "only with IncludeAllRules=true.",
                 )
-            rule = replace(rule, priority=100)
+            rule = rule._replace(priority=100)
         if vpc_id and rule.nic_type == "internet":
             raise sg_tools.internet_rule_in_vpc(vpc_id)
         c.rule = normalize(rule.direction, to_fields(rule), vpc=bool(vpc_id))
