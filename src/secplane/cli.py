@@ -42,6 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from secplane.bootstrap import initialize
+    from secplane.http_protocol import CoalescingHttpToolsProtocol
 
     settings = _settings(args)
     logs.setup(args.log_level.upper())
@@ -82,6 +83,7 @@ Point an SDK at it:
             log_level=args.log_level.lower(),
             access_log=False,
             timeout_graceful_shutdown=10,
+            http=CoalescingHttpToolsProtocol,
         )
     return 0
 
