@@ -87,8 +87,16 @@ def resource_id(prefix: str, region_id: str = "") -> str:
     dirties a random index page, and a commit of 50 new rules wrote some 50 pages. The 9 to 10 random
     characters left (12 where the region has no code) keep ids unique: 46 bits or more per millisecond.
     """
+    return resource_ids(prefix, region_id, 1)[0]
+
+
+def resource_ids(prefix: str, region_id: str, count: int) -> list[str]:
+    """``count`` ids of ``resource_id``'s shape, their random parts drawn in one go (a batch of rules)."""
     code = _REGION_CODES.get(region_id, "")
-    return f"{prefix}-{code}{_base36(time.time_ns() // 1_000_000, 8)}{_random(12 - len(code))}"
+    head = f"{prefix}-{code}{_base36(time.time_ns() // 1_000_000, 8)}"
+    size = 12 - len(code)
+    tails = _random(size * count)
+    return [head + tails[i : i + size] for i in range(0, size * count, size)]
 
 
 @functools.lru_cache(maxsize=64)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 import msgspec
@@ -39,30 +39,34 @@ def nest(params: dict[str, str], origins: dict[int, list[str]] | None = None) ->
     for key, value in params.items():
         if "\x00" in value or "\x00" in key:  # no store keeps it, and no real value holds it
             raise invalid_parameter(key.replace("\x00", "")[:200], "It must not contain NUL characters.")
-        if key.count(".") >= _MAX_DEPTH:
-            raise invalid_parameter(key[:200], "No parameter is nested that deep.")
         if "." not in key:
             if isinstance(root.get(key), dict):
                 raise invalid_parameter(key, "It is given both as a value and as a list.")
             root[key] = value
             continue
-        parts = key.split(".")
+        head, leaf = _key_path(key)
+        if len(head) >= _MAX_DEPTH:
+            raise invalid_parameter(key[:200], "No parameter is nested that deep.")
         node = root
-        for i, part in enumerate(parts[:-1]):
+        for i, part in enumerate(head):
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
-            elif not isinstance(child, dict):
-                raise invalid_parameter(
-                    ".".join(parts[: i + 1]), "It is given both as a value and as a list."
-                )
+            elif type(child) is not dict:
+                raise invalid_parameter(".".join(head[: i + 1]), "It is given both as a value and as a list.")
             node = child
-        leaf = parts[-1]
         if isinstance(node.get(leaf), dict):
             raise invalid_parameter(key, "It is given both as a value and as a list.")
         node[leaf] = value
     found = {} if origins is None else origins
     return {k: _listify(k, v, found) for k, v in root.items()}
+
+
+@lru_cache(maxsize=8192)
+def _key_path(key: str) -> tuple[tuple[str, ...], str]:
+    """``A.1.B`` -> ``(("A", "1"), "B")``. Cached: the same names come with every call."""
+    *head, leaf = key.split(".")
+    return tuple(head), leaf
 
 
 def _listify(path: str, node: Any, origins: dict[int, list[str]]) -> Any:

@@ -184,9 +184,9 @@ def existing_content_keys(conn: Connection, group_id: str, keys: Sequence[str]) 
     return {row[0] for row in rows}
 
 
-def _rule_values(group_id: str, region_id: str, rule: Rule, key: str, created_at: float) -> RuleRow:
+def _rule_values(rule_id: str, group_id: str, rule: Rule, key: str, created_at: float) -> RuleRow:
     return RuleRow(
-        ids.resource_id("sgr", region_id),
+        rule_id,
         group_id,
         rule.direction,
         rule.policy,
@@ -230,9 +230,10 @@ def insert_new_rules(
     them already (each one costs parsing the rule's addresses)."""
     if keys is None:
         keys = [rule.content_key for rule in rules]
+    rule_ids = ids.resource_ids("sgr", region_id, len(rules))
     values = [
-        _rule_values(group_id, region_id, rule, key, now + i * step)
-        for i, (rule, key) in enumerate(zip(rules, keys, strict=True))
+        _rule_values(rule_id, group_id, rule, key, now + i * step)
+        for i, (rule_id, rule, key) in enumerate(zip(rule_ids, rules, keys, strict=True))
     ]
     if len(values) == 1:
         sql.execute(conn, _INSERT_RULE, values[0])
