@@ -73,3 +73,32 @@ def test_a_batch_on_the_hot_connection_is_all_or_nothing(db: Database) -> None:
     assert db.raw_fetchone("SELECT COUNT(*) FROM t", ()) == (0,)
     assert db.raw_execute("INSERT INTO t (k, v) VALUES (?, ?)", [(1, "a"), (2, "b")], many=True) == 2
     assert db.raw_fetchone("SELECT COUNT(*) FROM t", ()) == (2,)
+
+
+def _reader_of_this_thread(db: Database) -> object:
+    with db.read() as conn:
+        return conn.connection.dbapi_connection
+
+
+def test_single_statements_share_the_read_connection_outside_its_transactions(db: Database) -> None:
+    """A commit on another connection would empty the read connection's page cache: a read call's nonce
+    claim goes on the read connection itself, unless a transaction is open on it."""
+    reader = _reader_of_this_thread(db)
+    db.raw_execute("INSERT INTO t (k, v) VALUES (?, ?)", (1, "claimed"))
+    assert _reader_of_this_thread(db) is reader
+    with db.read() as conn:
+        assert conn.execute(text("SELECT v FROM t WHERE k = 1")).scalar() == "claimed"
+        # inside the read transaction the statement commits on its own connection, at once
+        db.raw_execute("INSERT INTO t (k, v) VALUES (?, ?)", (2, "meanwhile"))
+        with db.write_engine.connect() as other:
+            assert other.execute(text("SELECT v FROM t WHERE k = 2")).scalar() == "meanwhile"
+        assert conn.execute(text("SELECT COUNT(*) FROM t")).scalar() == 1  # its own snapshot
+
+
+def test_a_failed_statement_on_the_shared_connection_leaves_reads_working(db: Database) -> None:
+    _reader_of_this_thread(db)
+    with pytest.raises(DBAPIError):
+        db.raw_execute("INSERT INTO no_such_table VALUES (?)", (1,))  # an OperationalError
+    with db.read() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM t")).scalar() == 0
+    assert db.raw_execute("INSERT INTO t (k, v) VALUES (?, ?)", (3, "after")) == 1

@@ -148,7 +148,7 @@ class Database:
         self, sql: str, params: tuple[Any, ...] | Sequence[tuple[Any, ...]], many: bool = False
     ) -> int:
         """Run one writing statement (``?`` placeholders) in its own transaction; its rowcount."""
-        raw = self._hot_connection()
+        raw, reader = self._hot_connection()
         statement = self._placeholders(sql)
         try:
             cursor = raw.cursor()
@@ -163,10 +163,10 @@ class Database:
             raw.commit()
             return int(count)
         except self._dbapi.Error as exc:
-            raise self._wrap(raw, statement, exc) from exc
+            raise self._wrap(raw, reader, statement, exc) from exc
 
     def raw_fetchone(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        raw = self._hot_connection()
+        raw, reader = self._hot_connection()
         statement = self._placeholders(sql)
         try:
             cursor = raw.cursor()
@@ -176,12 +176,23 @@ class Database:
             raw.commit()
             return tuple(row) if row is not None else None
         except self._dbapi.Error as exc:
-            raise self._wrap(raw, statement, exc) from exc
+            raise self._wrap(raw, reader, statement, exc) from exc
 
     def _placeholders(self, sql: str) -> str:
         return sql if self.is_sqlite else sql.replace("?", "%s")
 
-    def _hot_connection(self) -> Any:
+    def _hot_connection(self) -> tuple[Any, Connection | None]:
+        """The thread's connection for single statements, and the kept read connection it belongs to.
+
+        On SQLite that is the thread's read connection whenever it has one with no transaction open:
+        a commit on one connection makes SQLite drop every other connection's page cache, and each
+        read call claims its nonce just before it reads (a separate connection reread some eight
+        pages per DescribeSecurityGroupAttribute).
+        """
+        if self.is_sqlite:
+            reader: Connection | None = getattr(self._local, "read", None)
+            if reader is not None and not (reader.closed or reader.invalidated or reader.in_transaction()):
+                return reader.connection, reader
         raw = getattr(self._local, "raw", None)
         if raw is None:
             try:
@@ -189,20 +200,27 @@ class Database:
             except self._dbapi.Error as exc:  # the pool does not wrap a failed connect
                 raise OperationalError("connect", None, exc) from exc
             self._local.raw = raw
-        return raw
+        return raw, None
 
-    def _wrap(self, raw: Any, statement: str, exc: Exception) -> DBAPIError:
+    def _wrap(self, raw: Any, reader: Connection | None, statement: str, exc: Exception) -> DBAPIError:
         """The DB-API error as SQLAlchemy's (what the gateway maps to Alibaba errors); a connection that
         failed operationally is dropped, and the thread opens a new one next time."""
         if isinstance(exc, self._dbapi.OperationalError):
-            raw.invalidate()
-            self._local.raw = None
+            self._drop(raw, reader)
             return OperationalError(statement, None, exc)
         try:
             raw.rollback()
         except self._dbapi.Error:
-            raw.invalidate()
+            self._drop(raw, reader)
         return DBAPIError(statement, None, exc)
+
+    def _drop(self, raw: Any, reader: Connection | None) -> None:
+        """Forget a broken connection; the thread gets a new one next time."""
+        if reader is not None:
+            reader.invalidate()  # a kept read connection reconnects on its next use
+        else:
+            raw.invalidate()
+            self._local.raw = None
 
     def ping(self) -> bool:
         try:
