@@ -141,6 +141,16 @@ def lock_group(db: Database, conn: Connection, group_id: str) -> Group | None:
     return Group.of(row) if row is not None else None
 
 
+_CHANGE_GROUP = f"UPDATE security_groups SET revision = revision + 1 WHERE id = ? RETURNING {_GROUP_COLUMNS}"
+
+
+def lock_group_to_change(conn: Connection, group_id: str) -> Group | None:
+    """``lock_group`` for a writer that will change the group: its revision moves in the same
+    statement (one statement instead of a lock and a ``bump_revision``; rolled back with the rest)."""
+    row = sql.fetchone(conn, _CHANGE_GROUP, (group_id,))
+    return Group.of(row) if row is not None else None
+
+
 def bump_revision(conn: Connection, group_ids: Iterable[str]) -> None:
     """Mark the groups changed (rules, policy or members) for anything compiled from them."""
     wanted = list(group_ids)

@@ -55,11 +55,15 @@ def load_group(ctx: Context, group_id: str) -> store.Group:
     return row
 
 
-def lock_group(ctx: Context, group_id: str) -> store.Group:
-    """``load_group`` with the row locked for the rest of the transaction."""
+def lock_group(ctx: Context, group_id: str, *, changing: bool = False) -> store.Group:
+    """``load_group`` with the row locked for the rest of the transaction; ``changing``: the caller
+    changes the group, and its revision moves now (``store.lock_group_to_change``)."""
     if not group_id:
         raise missing_parameter("SecurityGroupId")
-    row = store.lock_group(ctx.db, ctx.conn, group_id)
+    if changing:
+        row = store.lock_group_to_change(ctx.conn, group_id)
+    else:
+        row = store.lock_group(ctx.db, ctx.conn, group_id)
     if row is None or row.account_id != ctx.account_id or row.region_id != ctx.region_id:
         raise group_not_found()
     return row

@@ -389,9 +389,13 @@ def _authorize(ctx: Context, req: AuthorizeRequest, direction: str) -> Body:
     """Add every requested rule or none; a rule the group already has is a success that adds nothing."""
     fields = requested_rules(req, direction)
     # Rules that reference no other group or prefix list need only this group locked, and taking
-    # that lock first is in the store's lock order: one read instead of a read and a lock.
+    # that lock first is in the store's lock order: one statement locks the group and moves its
+    # revision, instead of a read, a lock and an update.
     alone = not any(f.peer_group_id or f.peer_prefix_list_id for f in fields)
-    group = lock_group(ctx, req.security_group_id) if alone else load_group(ctx, req.security_group_id)
+    if alone:
+        group = lock_group(ctx, req.security_group_id, changing=True)
+    else:
+        group = load_group(ctx, req.security_group_id)
     ensure_writable(ctx, group)
     vpc = bool(group.vpc_id)
     rules = [_own_owner(ctx, normalize(direction, f, vpc=vpc), strict=True) for f in fields]
@@ -412,7 +416,8 @@ def _authorize(ctx: Context, req: AuthorizeRequest, direction: str) -> Body:
     store.insert_new_rules(
         ctx.conn, holder.id, holder.region_id, new_rules, ctx.now, ORDER_STEP, [k for _, k in new]
     )
-    store.bump_revision(ctx.conn, [holder.id])
+    if not alone:
+        store.bump_revision(ctx.conn, [holder.id])
     ctx.touched.append(holder.id)
     return {}
 
