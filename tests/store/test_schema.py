@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,64 +46,70 @@ def test_postgresql_migrations_match_the_schema(own_pg_database: str) -> None:
     assert _differences(own_pg_database) == []
 
 
-def test_upgrading_keeps_when_keys_were_last_used(tmp_path: Path) -> None:
-    """Migration 0007 fills ``last_used_at`` from the audit trail an older installation kept."""
+@contextmanager
+def _upgraded(tmp_path: Path, revision: str, seed: Callable[[Connection], None]) -> Iterator[Database]:
+    """A SQLite database of an older installation (schema ``revision``, rows by ``seed``), upgraded
+    to the newest schema the way the server does it at start."""
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     cfg = _config()
     try:
         with db.write_engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0006")
-            conn.execute(text("INSERT INTO accounts (id, created_at) VALUES ('1000000000000001', 0)"))
-            conn.execute(
-                text(
-                    "INSERT INTO access_keys (id, account_id, secret_sealed, status, created_at) "
-                    "VALUES ('LTAI5tOld', '1000000000000001', 'x', 'Active', 0)"
-                )
-            )
-            for at, result in [(10.0, "Success"), (20.0, "Success"), (30.0, "SignatureDoesNotMatch")]:
-                conn.execute(
-                    text(
-                        "INSERT INTO audit_events (at, request_id, access_key_id, result, http_status, "
-                        "latency_ms) VALUES (:at, 'r', 'LTAI5tOld', :result, 200, 1)"
-                    ),
-                    {"at": at, "result": result},
-                )
+            command.upgrade(cfg, revision)
+            seed(conn)
         with db.write_engine.begin() as conn:
             Database.upgrade(conn)
-        with db.write_engine.begin() as conn:
-            used = conn.execute(text("SELECT last_used_at FROM access_keys WHERE id = 'LTAI5tOld'")).scalar()
-        assert used == 20.0
+        yield db
     finally:
         db.dispose()
+
+
+def _keys_and_their_trail(conn: Connection) -> None:
+    conn.execute(text("INSERT INTO accounts (id, created_at) VALUES ('1000000000000001', 0)"))
+    conn.execute(
+        text(
+            "INSERT INTO access_keys (id, account_id, secret_sealed, status, created_at) "
+            "VALUES ('LTAI5tOld', '1000000000000001', 'x', 'Active', 0)"
+        )
+    )
+    for at, result in [(10.0, "Success"), (20.0, "Success"), (30.0, "SignatureDoesNotMatch")]:
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (at, request_id, access_key_id, result, http_status, "
+                "latency_ms) VALUES (:at, 'r', 'LTAI5tOld', :result, 200, 1)"
+            ),
+            {"at": at, "result": result},
+        )
+
+
+def test_upgrading_keeps_when_keys_were_last_used(tmp_path: Path) -> None:
+    """Migration 0007 fills ``last_used_at`` from the audit trail an older installation kept."""
+    with _upgraded(tmp_path, "0006", _keys_and_their_trail) as db, db.write_engine.begin() as conn:
+        used = conn.execute(text("SELECT last_used_at FROM access_keys WHERE id = 'LTAI5tOld'")).scalar()
+    assert used == 20.0
 
 
 def test_upgrading_keeps_the_nonces_of_the_replay_window(tmp_path: Path) -> None:
     """Migration 0008 rebuilds the SQLite nonce table without rowids: a nonce taken before the upgrade
     is still refused after it, and the migration goes down and up again."""
-    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    cfg = _config()
-    try:
-        with db.write_engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0007")
-            conn.execute(text("INSERT INTO nonces VALUES ('LTAI5tOld', 'n-1', 100.0)"))
-        with db.write_engine.begin() as conn:
-            Database.upgrade(conn)
+
+    def seed(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO nonces VALUES ('LTAI5tOld', 'n-1', 100.0)"))
+
+    with _upgraded(tmp_path, "0007", seed) as db:
         with db.write_engine.begin() as conn:
             ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'nonces'")).scalar()
         assert "WITHOUT ROWID" in str(ddl)
         book = NonceBook(db)
         assert book.claim("LTAI5tOld", "n-1", 200.0) == (False, 0)
         assert book.claim("LTAI5tOld", "n-2", 200.0) == (True, 0)
+        cfg = _config()
         with db.write_engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0007")
             rows = conn.execute(text("SELECT nonce FROM nonces ORDER BY nonce")).scalars().all()
             assert rows == ["n-1", "n-2"]
             command.upgrade(cfg, "head")
-    finally:
-        db.dispose()
 
 
 def test_rule_queries_use_the_partial_indexes(tmp_path: Path) -> None:
