@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from secplane.store import db as sql
 from secplane.store.db import Database
 
 
@@ -102,3 +103,41 @@ def test_a_failed_statement_on_the_shared_connection_leaves_reads_working(db: Da
     with db.read() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM t")).scalar() == 0
     assert db.raw_execute("INSERT INTO t (k, v) VALUES (?, ?)", (3, "after")) == 1
+
+
+def _count(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(text("SELECT COUNT(*) FROM t")).scalar_one())
+
+
+def test_plain_and_core_statements_share_the_transaction(db: Database) -> None:
+    """SQLite transactions begin on the driver; a Core statement (which begins SQLAlchemy's own) runs
+    inside it, and the two commit or roll back together."""
+    with db.write() as conn:
+        sql.execute(conn, "INSERT INTO t (k, v) VALUES (?, ?)", (1, "plain"))
+        conn.execute(text("INSERT INTO t (k, v) VALUES (2, 'core')"))
+    assert _count(db) == 2
+    for core_first in (True, False):
+        with pytest.raises(RuntimeError), db.write() as conn:
+            if core_first:
+                conn.execute(text("INSERT INTO t (k, v) VALUES (3, 'core')"))
+            sql.execute(conn, "INSERT INTO t (k, v) VALUES (?, ?)", (4, "plain"))
+            raise RuntimeError("the handler failed")
+        assert _count(db) == 2
+
+
+def test_a_busy_database_is_sqlalchemys_operational_error(db: Database) -> None:
+    """What the gateway answers with a retryable 503, whichever layer began the transaction."""
+    with db.write() as conn:
+        conn.connection.driver_connection.execute("PRAGMA busy_timeout=50")  # type: ignore[union-attr]
+    holder = db.write_engine.raw_connection()
+    try:
+        holder.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        with pytest.raises(OperationalError), db.write():
+            pass
+    finally:
+        holder.rollback()
+        holder.close()
+    with db.write() as conn:  # and the connection still works
+        sql.execute(conn, "INSERT INTO t (k, v) VALUES (?, ?)", (5, "after"))
+    assert _count(db) == 1

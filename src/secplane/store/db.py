@@ -11,7 +11,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +61,11 @@ def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # straight to the driver: exec_driver_sql would run the whole execution machinery for a BEGIN
-        conn.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
+        # straight to the driver: exec_driver_sql would run the whole execution machinery for a BEGIN;
+        # none inside a transaction Database._transaction began on the driver already
+        driver = conn.connection.dbapi_connection
+        if not driver.in_transaction:  # type: ignore[union-attr]
+            driver.execute(begin)  # type: ignore[union-attr]
 
     return engine
 
@@ -88,16 +91,13 @@ class Database:
         self._kept: list[Connection] = []  # the threads' own connections (see _transaction), for dispose
         self._max_kept = pool_size // 2
         self._kept_lock = threading.Lock()
+        self._begin = {self.read_engine: "BEGIN", self.write_engine: "BEGIN IMMEDIATE"}  # SQLite
 
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self._transaction(self.read_engine, "read") as conn:
-            yield conn
+    def read(self) -> AbstractContextManager[Connection]:
+        return self._transaction(self.read_engine, "read")
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        with self._transaction(self.write_engine, "write") as conn:
-            yield conn
+    def write(self) -> AbstractContextManager[Connection]:
+        return self._transaction(self.write_engine, "write")
 
     @contextmanager
     def _transaction(self, engine: Engine, slot: str) -> Iterator[Connection]:
@@ -117,12 +117,40 @@ class Database:
                     yield pooled
                 return
             setattr(self._local, slot, conn)
-        if conn.in_transaction():
+        if conn.in_transaction() or _driver_in_transaction(conn):
             with engine.begin() as nested:
                 yield nested
             return
-        with conn.begin():
+        if not self.is_sqlite:
+            with conn.begin():
+                yield conn
+            return
+        # SQLite: BEGIN and COMMIT straight on the driver. SQLAlchemy's transaction object and its
+        # events cost 24 µs a call, more than the two statements; the handlers' plain statements do not
+        # need it, and a Core statement that does begins it inside ours (see _on_begin), so that
+        # SQLAlchemy ends it when it is there.
+        raw: Any = conn.connection.driver_connection
+        begin = self._begin[engine]
+        try:
+            raw.execute(begin)
+        except self._dbapi.Error as exc:  # busy past the timeout, say: the error SQLAlchemy would raise
+            raise DBAPIError.instance(begin, None, exc, self._dbapi.Error) from exc
+        try:
             yield conn
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            else:
+                raw.rollback()
+            raise
+        if conn.in_transaction():
+            conn.commit()
+            return
+        try:
+            raw.commit()
+        except self._dbapi.Error as exc:
+            raw.rollback()
+            raise DBAPIError.instance("COMMIT", None, exc, self._dbapi.Error) from exc
 
     def lock_row(self, conn: Connection, table: Table, key: Any) -> Any:
         """Lock one row for the rest of the transaction (PostgreSQL); SQLite writers are already serial."""
@@ -191,7 +219,8 @@ class Database:
         """
         if self.is_sqlite:
             reader: Connection | None = getattr(self._local, "read", None)
-            if reader is not None and not (reader.closed or reader.invalidated or reader.in_transaction()):
+            free = reader is not None and not (reader.closed or reader.invalidated or reader.in_transaction())
+            if free and reader is not None and not _driver_in_transaction(reader):
                 return reader.connection, reader
         raw = getattr(self._local, "raw", None)
         if raw is None:
@@ -276,6 +305,11 @@ def process_lock(path: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _driver_in_transaction(conn: Connection) -> bool:
+    """Whether the driver has a transaction open (SQLite's may be one SQLAlchemy does not know of)."""
+    return bool(getattr(conn.connection.driver_connection, "in_transaction", False))
 
 
 # ---------------------------------------------------------------- plain SQL on the caller's transaction
