@@ -219,8 +219,7 @@ class Database:
         """
         if self.is_sqlite:
             reader: Connection | None = getattr(self._local, "read", None)
-            free = reader is not None and not (reader.closed or reader.invalidated or reader.in_transaction())
-            if free and reader is not None and not _driver_in_transaction(reader):
+            if reader is not None and _idle(reader):
                 return reader.connection, reader
         raw = getattr(self._local, "raw", None)
         if raw is None:
@@ -305,6 +304,11 @@ def process_lock(path: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _idle(conn: Connection) -> bool:
+    """Open, valid, and with no transaction on it, SQLAlchemy's or the driver's."""
+    return not (conn.closed or conn.invalidated or conn.in_transaction() or _driver_in_transaction(conn))
 
 
 def _driver_in_transaction(conn: Connection) -> bool:

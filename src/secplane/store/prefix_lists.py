@@ -19,13 +19,13 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal_column,
     select,
+    text,
     update,
 )
 
 from secplane.store.db import Database
-from secplane.store.schema import prefix_list_entries, prefix_lists, sg_rules, tags
+from secplane.store.schema import RULE_NAMES_LIST, prefix_list_entries, prefix_lists, sg_rules, tags
 
 RESOURCE_TYPE = "prefixlist"  # the ``tags.resource_type`` of a prefix list
 
@@ -160,8 +160,7 @@ def list_page(
     return list(conn.execute(stmt))
 
 
-# the condition of the partial index on the column: a query that repeats it can use the index
-_USES_INDEX = sg_rules.c.peer_prefix_list_id != literal_column("''")  # a literal, not a parameter
+_NAMES_LIST = text(RULE_NAMES_LIST)  # the partial index's condition, which lets the query use it
 
 
 def association_counts(conn: Connection, prefix_list_ids: Sequence[str]) -> dict[str, int]:
@@ -170,7 +169,7 @@ def association_counts(conn: Connection, prefix_list_ids: Sequence[str]) -> dict
         return {}
     rows = conn.execute(
         select(sg_rules.c.peer_prefix_list_id, func.count(sg_rules.c.security_group_id.distinct()))
-        .where(sg_rules.c.peer_prefix_list_id.in_(list(prefix_list_ids)), _USES_INDEX)
+        .where(sg_rules.c.peer_prefix_list_id.in_(list(prefix_list_ids)), _NAMES_LIST)
         .group_by(sg_rules.c.peer_prefix_list_id)
     )
     return {row[0]: int(row[1]) for row in rows}
@@ -182,7 +181,7 @@ def associated_groups(
     """Ids of the security groups whose rules reference the list, in id order."""
     stmt = (
         select(sg_rules.c.security_group_id)
-        .where(sg_rules.c.peer_prefix_list_id == prefix_list_id, _USES_INDEX)
+        .where(sg_rules.c.peer_prefix_list_id == prefix_list_id, _NAMES_LIST)
         .group_by(sg_rules.c.security_group_id)
         .order_by(sg_rules.c.security_group_id)
         .offset(offset)
@@ -194,6 +193,6 @@ def associated_groups(
 
 def is_referenced(conn: Connection, prefix_list_id: str) -> bool:
     found = conn.execute(
-        select(sg_rules.c.id).where(sg_rules.c.peer_prefix_list_id == prefix_list_id, _USES_INDEX).limit(1)
+        select(sg_rules.c.id).where(sg_rules.c.peer_prefix_list_id == prefix_list_id, _NAMES_LIST).limit(1)
     ).first()
     return found is not None

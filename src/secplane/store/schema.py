@@ -175,9 +175,12 @@ security_groups = Table(
 # A rule in one canonical shape for both directions: ``peer_*`` is the authorization object (the source
 # of an ingress rule, the destination of an egress rule); ``local_cidr`` is the other address of a
 # five-tuple rule. Unused fields are "" so that ``content_key`` (unique per group) catches duplicates.
-_NAMES_GROUP = "peer_group_id <> ''"
-_NAMES_LIST = "peer_prefix_list_id <> ''"
-RULE_HAS_PEER = f"({_NAMES_GROUP} OR {_NAMES_LIST})"
+# The conditions of sg_rules' partial indexes. A query can use such an index only when its WHERE repeats
+# the condition as written here (a bound parameter in its place would not do): the store's queries use
+# these very strings.
+RULE_NAMES_GROUP = "peer_group_id <> ''"
+RULE_NAMES_LIST = "peer_prefix_list_id <> ''"
+RULE_HAS_PEER = f"({RULE_NAMES_GROUP} OR {RULE_NAMES_LIST})"
 
 
 def _partial_index(name: str, column: str, *, condition: str) -> Index:
@@ -208,8 +211,8 @@ sg_rules = Table(
     Index("ux_sg_rules_group_content", "security_group_id", "content_key", unique=True),
     # Partial: most rules name no group and no prefix list, and adding those writes none of these
     # indexes. A query uses one only when its WHERE repeats the index's condition (see the store).
-    _partial_index("ix_sg_rules_peer_group", "peer_group_id", condition=_NAMES_GROUP),
-    _partial_index("ix_sg_rules_peer_prefix_list", "peer_prefix_list_id", condition=_NAMES_LIST),
+    _partial_index("ix_sg_rules_peer_group", "peer_group_id", condition=RULE_NAMES_GROUP),
+    _partial_index("ix_sg_rules_peer_prefix_list", "peer_prefix_list_id", condition=RULE_NAMES_LIST),
     # the rules that count differently against the group's limits (quota_used)
     _partial_index("ix_sg_rules_group_peers", "security_group_id", condition=RULE_HAS_PEER),
 )

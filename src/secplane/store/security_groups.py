@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Row,
     bindparam,
     delete,
-    literal_column,
     or_,
     select,
+    text,
     update,
 )
 
@@ -29,6 +28,7 @@ from secplane.store import tags as tag_store
 from secplane.store.db import Database
 from secplane.store.schema import (
     RULE_HAS_PEER,
+    RULE_NAMES_GROUP,
     accounts,
     prefix_lists,
     security_groups,
@@ -470,15 +470,14 @@ def has_members(conn: Connection, group_id: str) -> bool:
     return conn.execute(stmt.limit(1)).first() is not None
 
 
-# a literal, not a parameter: the planner matches it with the partial index's condition
-_NONE: ColumnElement[str] = literal_column("''")
+_NAMES_GROUP = text(RULE_NAMES_GROUP)  # the partial index's condition, which lets the query use it
 
 
 def is_referenced(conn: Connection, group_id: str) -> bool:
     """Whether another group's rule authorizes this group."""
     stmt = select(sg_rules.c.id).where(
         sg_rules.c.peer_group_id == group_id,
-        sg_rules.c.peer_group_id != _NONE,  # the partial index's condition
+        _NAMES_GROUP,
         sg_rules.c.security_group_id != group_id,
     )
     return conn.execute(stmt.limit(1)).first() is not None
@@ -493,7 +492,7 @@ def referencing_groups(conn: Connection, group_ids: Sequence[str], limit: int) -
         .select_from(sg_rules.join(security_groups, security_groups.c.id == sg_rules.c.security_group_id))
         .where(
             sg_rules.c.peer_group_id.in_(list(group_ids)),
-            sg_rules.c.peer_group_id != _NONE,  # the partial index's condition
+            _NAMES_GROUP,
             sg_rules.c.security_group_id != sg_rules.c.peer_group_id,
         )
         .distinct()
