@@ -33,7 +33,7 @@ from tests.api.test_security_groups import (
     permissions,
     tea_error,
 )
-from tests.conftest import PG_ADMIN_URL, legacy_call
+from tests.conftest import PG_ADMIN_URL, legacy_call, server_db
 from tests.store.test_multiprocess import two_servers
 
 In = m.AuthorizeSecurityGroupRequestPermissions
@@ -139,6 +139,32 @@ def test_an_existing_rule_is_a_success_that_adds_nothing(ecs: Client, region: st
     authorize(ecs, region, group, tcp_in(22, "192.0.2.7/32", description="same rule"))
     authorize(ecs, region, group, tcp_in(22, "192.0.2.7"), tcp_in(23, "192.0.2.7"))
     assert ports(ecs, region, group) == ["22/22", "23/23"]
+
+
+def _revision(api: RunningServer, group_id: str) -> int:
+    with server_db(api) as conn:
+        return int(
+            conn.exec_driver_sql(
+                "SELECT revision FROM security_groups WHERE id = ?", (group_id,)
+            ).scalar_one()
+        )
+
+
+def test_authorize_moves_the_revision_only_when_it_commits(
+    api: RunningServer, ecs: Client, region: str, group: str
+) -> None:
+    """What is compiled from a group (the lab's nftables) is rebuilt when its revision moves: the lock
+    statement moves it, and a refused call rolls that back with the rest."""
+    before = _revision(api, group)
+    authorize(ecs, region, group, tcp_in(22))
+    assert _revision(api, group) == before + 1
+    assert tea_error(lambda: authorize(ecs, region, group, tcp_in(0)))[1] == "InvalidParam.PortRange"
+    assert _revision(api, group) == before + 1
+    authorize(ecs, region, group, *[tcp_in(port) for port in range(1000, 1100)])
+    authorize(ecs, region, group, *[tcp_in(port) for port in range(1100, 1199)])  # 200 rules
+    after_fill = _revision(api, group)
+    assert tea_error(lambda: authorize(ecs, region, group, tcp_in(2001)))[1] == "AuthorizationLimitExceed"
+    assert _revision(api, group) == after_fill
 
 
 def test_permissions_cannot_mix_with_the_legacy_form(ecs: Client, region: str, group: str) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from secplane.http_protocol import _CoalescingTransport
 from secplane.testing import RunningServer
@@ -31,38 +34,41 @@ class _Recording:
         return ("127.0.0.1", 1) if name == "peername" else None
 
 
-def test_writes_gather_until_flushed() -> None:
+Pair = tuple[_CoalescingTransport, _Recording, asyncio.AbstractEventLoop]
+
+
+@pytest.fixture()
+def pair() -> Iterator[Pair]:
+    """A coalescing transport over one that records what it is given."""
     loop = asyncio.new_event_loop()
     inner = _Recording()
-    transport = _CoalescingTransport(inner, loop)  # type: ignore[arg-type]
+    yield _CoalescingTransport(inner, loop), inner, loop  # type: ignore[arg-type]
+    loop.close()
+
+
+def test_writes_gather_until_flushed(pair: Pair) -> None:
+    transport, inner, _ = pair
     transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
     transport.writelines([b"{", b"}"])
     assert inner.writes == [] and transport.get_write_buffer_size() == 21
     transport.flush()
     assert inner.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
     assert transport.get_extra_info("peername") == ("127.0.0.1", 1)  # the rest passes through
-    loop.close()
 
 
-def test_a_lone_write_goes_out_on_the_next_turn_of_the_loop() -> None:
+def test_a_lone_write_goes_out_on_the_next_turn_of_the_loop(pair: Pair) -> None:
     """What no completed response follows (an interim 100 Continue) is not held back."""
-    loop = asyncio.new_event_loop()
-    inner = _Recording()
-    transport = _CoalescingTransport(inner, loop)  # type: ignore[arg-type]
+    transport, inner, loop = pair
     transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     loop.run_until_complete(asyncio.sleep(0))
     assert inner.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
-    loop.close()
 
 
-def test_close_sends_what_is_pending_first() -> None:
-    loop = asyncio.new_event_loop()
-    inner = _Recording()
-    transport = _CoalescingTransport(inner, loop)  # type: ignore[arg-type]
+def test_close_sends_what_is_pending_first(pair: Pair) -> None:
+    transport, inner, _ = pair
     transport.write(b"last words")
     transport.close()
     assert inner.writes == [b"last words"] and inner.closed
-    loop.close()
 
 
 def test_the_server_answers_in_one_segment_and_keeps_the_connection(api: RunningServer) -> None:

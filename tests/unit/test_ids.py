@@ -39,3 +39,12 @@ def test_ids_made_later_sort_after() -> None:
     later = ids.resource_id("sgr", "cn-hangzhou")
     assert all(e < later for e in earlier)
     assert sorted([later, *earlier])[-1] == later
+
+
+def test_a_batch_of_ids_shares_the_shape_and_never_repeats() -> None:
+    """``resource_ids`` draws the random parts of a batch (a 50-rule Authorize) at once."""
+    batch = ids.resource_ids("sgr", "cn-hangzhou", 50)
+    single = ids.resource_id("sgr", "cn-hangzhou")
+    assert len(set(batch)) == 50
+    assert {(len(i), i[:6]) for i in batch} == {(len(single), single[:6])}
+    assert ids.resource_ids("sgr", "cn-hangzhou", 0) == []
